@@ -2,6 +2,13 @@
 //! WebSocket, delta snapshots). The server, the bots and the tests all drive the same `run` functions.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod game;
+pub mod lobby;
+pub mod metrics;
+pub mod netsim;
 pub mod protocol;
+pub mod server;
+pub mod session;
 pub mod snapshot;
+pub mod telemetry;

@@ -1,1 +1,71 @@
-fn main() {}
+//! The `tickrelay` server binary: config, logging, signals, then `server::run`.
+
+use anyhow::Context;
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tickrelay::config::Config;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "An authoritative multiplayer game server: fixed-tick lobbies over WebSocket"
+)]
+struct Args {
+    /// Config file (TOML). Environment variables TICKRELAY__SECTION__KEY override it.
+    #[arg(long, default_value = "config/default.toml")]
+    config: PathBuf,
+    /// Address to listen on (overrides server.bind), e.g. 127.0.0.1:8080 or 127.0.0.1:0.
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let file = args.config.is_file().then_some(args.config.as_path());
+    if file.is_none() && args.config.as_path() != std::path::Path::new("config/default.toml") {
+        anyhow::bail!("config file {} not found", args.config.display());
+    }
+    let mut config = Config::load(file, Config::env())?;
+    if let Some(bind) = args.bind {
+        config.server.bind = bind;
+    }
+    tickrelay::telemetry::init(&config.server.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tickrelay::server::bind(config.server.bind, config.server.listen_backlog)
+        .with_context(|| format!("binding {}", config.server.bind))?;
+    // Printed (not only logged) so scripts that bind port 0 can read the address.
+    println!("tickrelay listening on http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signals(shutdown.clone()));
+    tickrelay::server::run(listener, Arc::new(config), shutdown).await?;
+    Ok(())
+}
+
+/// Ctrl-C and SIGTERM both start the same graceful shutdown.
+async fn signals(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("signal received");
+    shutdown.cancel();
+}

@@ -45,8 +45,14 @@ impl DeltaEncoder {
             let zero = [0i32; MAX_FIELDS];
             let old_fields = old.unwrap_or(&zero);
             let mut mask: u32 = 0;
-            for i in 0..f as usize {
-                if row.fields[i] != old_fields[i] {
+            for (i, (new, old)) in row
+                .fields
+                .iter()
+                .zip(old_fields)
+                .take(f as usize)
+                .enumerate()
+            {
+                if new != old {
                     mask |= 1 << i;
                 }
             }
@@ -57,10 +63,15 @@ impl DeltaEncoder {
             let gap = u64::from(row.id.0.wrapping_sub(prev_id));
             prev_id = row.id.0;
             self.ints.push(((gap << f) | u64::from(mask)) as i64);
-            for i in 0..f as usize {
+            for (i, (new, old)) in row
+                .fields
+                .iter()
+                .zip(old_fields)
+                .take(f as usize)
+                .enumerate()
+            {
                 if mask & (1 << i) != 0 {
-                    self.ints
-                        .push(i64::from(row.fields[i].wrapping_sub(old_fields[i])));
+                    self.ints.push(i64::from(new.wrapping_sub(*old)));
                 }
             }
         }

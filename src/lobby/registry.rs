@@ -1,0 +1,282 @@
+//! The registry: every open lobby by id and by join code, reconnect tokens, and the lobby limit.
+
+use super::actor::{self, LobbyCommand, LobbyHandle};
+use super::code::generate_code;
+use super::state::{LobbySettings, LobbyState};
+use crate::config::Config;
+use crate::game::GameKind;
+use crate::metrics::Metrics;
+use crate::protocol::{ErrorCode, LobbyId, LobbySummary};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::error;
+
+/// What everyone may know about a lobby without asking its task.
+pub struct LobbyShared {
+    pub id: LobbyId,
+    pub code: String,
+    pub name: String,
+    pub game: GameKind,
+    pub public: bool,
+    pub max_players: u16,
+    /// Published by the lobby after every tick.
+    pub players: AtomicU16,
+    pub inbox: mpsc::Sender<LobbyCommand>,
+}
+
+impl LobbyShared {
+    pub fn summary(&self) -> LobbySummary {
+        LobbySummary {
+            id: self.id,
+            code: self.code.clone(),
+            name: self.name.clone(),
+            game: self.game.name().to_owned(),
+            players: self.players.load(Ordering::Relaxed),
+            max_players: self.max_players,
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.players.load(Ordering::Relaxed) < self.max_players
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    #[error("the server already runs its maximum of {0} lobbies")]
+    LobbyLimit(usize),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("max players must be 1..={0}")]
+    BadMaxPlayers(u16),
+}
+
+impl RegistryError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RegistryError::LobbyLimit(_) => ErrorCode::LobbyLimit,
+            RegistryError::ShuttingDown => ErrorCode::ShuttingDown,
+            RegistryError::BadMaxPlayers(_) => ErrorCode::BadRequest,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    lobbies: HashMap<LobbyId, Arc<LobbyShared>>,
+    by_code: HashMap<String, LobbyId>,
+    tokens: HashMap<String, LobbyId>,
+}
+
+/// Shared by every connection. A short-held mutex: lookups and inserts only, never I/O.
+pub struct Registry {
+    inner: Mutex<Inner>,
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    next_id: AtomicU32,
+    rng: Mutex<fastrand::Rng>,
+}
+
+impl Registry {
+    pub fn new(
+        config: Arc<Config>,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Arc<Self> {
+        Arc::new(Registry {
+            inner: Mutex::default(),
+            config,
+            metrics,
+            shutdown,
+            tasks,
+            next_id: AtomicU32::new(1),
+            rng: Mutex::new(fastrand::Rng::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock leaves plain maps behind; they are still consistent.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens a lobby and starts its tick loop. `max_players` 0 means the configured default.
+    pub fn create(
+        self: &Arc<Self>,
+        name: String,
+        game: GameKind,
+        max_players: u16,
+        public: bool,
+    ) -> Result<LobbyHandle, RegistryError> {
+        if self.shutdown.is_cancelled() {
+            return Err(RegistryError::ShuttingDown);
+        }
+        let cfg = &self.config;
+        let max_players = match max_players {
+            0 => cfg.lobby.default_max_players,
+            n if n <= cfg.lobby.max_players => n,
+            _ => return Err(RegistryError::BadMaxPlayers(cfg.lobby.max_players)),
+        };
+        let id = LobbyId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let seed = self.rng.lock().unwrap_or_else(|e| e.into_inner()).u64(..);
+        let mut inner = self.lock();
+        if inner.lobbies.len() >= cfg.lobby.max_lobbies {
+            return Err(RegistryError::LobbyLimit(cfg.lobby.max_lobbies));
+        }
+        let code = loop {
+            let c = generate_code(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()));
+            if !inner.by_code.contains_key(&c) {
+                break c;
+            }
+        };
+        let settings = LobbySettings {
+            id,
+            code: code.clone(),
+            name: name.clone(),
+            game,
+            max_players,
+            max_spectators: cfg.lobby.max_spectators,
+            public,
+            tick_rate: cfg.lobby.tick_rate,
+            snapshot_every: u32::from(cfg.lobby.tick_rate / cfg.lobby.snapshot_rate),
+            history: cfg.lobby.history,
+            empty_close_ticks: cfg.ticks(cfg.lobby.empty_close_after),
+            reconnect_grace_ticks: if cfg.lobby.reconnect_grace.is_zero() {
+                0
+            } else {
+                cfg.ticks(cfg.lobby.reconnect_grace)
+            },
+            max_behind_ticks: cfg.ticks(cfg.lobby.slow_client_timeout),
+            chat_burst: cfg.lobby.chat_burst,
+            chat_refill_ticks: cfg.ticks(cfg.lobby.chat_refill),
+            seed,
+        };
+        // Room for every player's input in a tick, plus joins and chat.
+        let (tx, rx) = mpsc::channel(usize::from(max_players) * 4 + 64);
+        let shared = Arc::new(LobbyShared {
+            id,
+            code: code.clone(),
+            name,
+            game,
+            public,
+            max_players,
+            players: AtomicU16::new(0),
+            inbox: tx,
+        });
+        inner.lobbies.insert(id, shared.clone());
+        inner.by_code.insert(code, id);
+        drop(inner);
+        self.metrics.lobbies.inc();
+
+        let state = LobbyState::new(settings);
+        let lobby = self.tasks.spawn(actor::run(
+            state,
+            rx,
+            self.clone(),
+            self.metrics.clone(),
+            self.shutdown.clone(),
+        ));
+        // A supervisor: whether the lobby ends or panics, it leaves the registry, and one lobby's
+        // panic touches no other lobby (its players' queues close and they are told).
+        let registry = self.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = lobby.await {
+                if e.is_panic() {
+                    error!(lobby = id.0, "lobby tick loop panicked; lobby closed");
+                    registry.metrics.lobby_panics.inc();
+                }
+            }
+            registry.remove(id);
+        });
+        Ok(LobbyHandle { shared })
+    }
+
+    fn remove(&self, id: LobbyId) {
+        let mut inner = self.lock();
+        if let Some(l) = inner.lobbies.remove(&id) {
+            inner.by_code.remove(&l.code);
+            inner.tokens.retain(|_, v| *v != id);
+            self.metrics.lobbies.dec();
+        }
+    }
+
+    pub fn get(&self, id: LobbyId) -> Option<Arc<LobbyShared>> {
+        self.lock().lobbies.get(&id).cloned()
+    }
+
+    pub fn find_code(&self, code: &str) -> Option<Arc<LobbyShared>> {
+        let inner = self.lock();
+        inner
+            .by_code
+            .get(code)
+            .and_then(|id| inner.lobbies.get(id))
+            .cloned()
+    }
+
+    /// Public lobbies, optionally of one game, fullest first (then oldest).
+    pub fn list(&self, game: Option<GameKind>) -> Vec<LobbySummary> {
+        let mut list: Vec<LobbySummary> = self
+            .lock()
+            .lobbies
+            .values()
+            .filter(|l| l.public && game.is_none_or(|g| l.game == g))
+            .map(|l| l.summary())
+            .collect();
+        list.sort_by(|a, b| b.players.cmp(&a.players).then(a.id.cmp(&b.id)));
+        list
+    }
+
+    /// Public lobbies of `game` with a free seat, the fullest first: quick-join fills lobbies up
+    /// rather than spreading players thin.
+    pub fn quick_join_candidates(&self, game: GameKind) -> Vec<Arc<LobbyShared>> {
+        let mut c: Vec<Arc<LobbyShared>> = self
+            .lock()
+            .lobbies
+            .values()
+            .filter(|l| l.public && l.game == game && l.has_room())
+            .cloned()
+            .collect();
+        c.sort_by(|a, b| {
+            b.players
+                .load(Ordering::Relaxed)
+                .cmp(&a.players.load(Ordering::Relaxed))
+                .then(a.id.cmp(&b.id))
+        });
+        c
+    }
+
+    pub fn lobby_count(&self) -> usize {
+        self.lock().lobbies.len()
+    }
+
+    pub(crate) fn bind_token(&self, token: String, lobby: LobbyId) {
+        self.lock().tokens.insert(token, lobby);
+    }
+
+    pub(crate) fn unbind_token(&self, token: &str, lobby: LobbyId) {
+        let mut inner = self.lock();
+        if inner.tokens.get(token) == Some(&lobby) {
+            inner.tokens.remove(token);
+        }
+    }
+
+    /// The lobby a reconnect token belongs to. The lobby itself checks and retires the token.
+    pub fn lobby_for_token(&self, token: &str) -> Option<Arc<LobbyShared>> {
+        let inner = self.lock();
+        inner
+            .tokens
+            .get(token)
+            .and_then(|id| inner.lobbies.get(id))
+            .cloned()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

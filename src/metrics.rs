@@ -1,0 +1,175 @@
+//! Server metrics in one per-server Prometheus registry (tests run many servers in one process).
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Every metric the server exports. Cloning a metric handle shares the same value.
+pub struct Metrics {
+    registry: Registry,
+    pub tick_seconds: Histogram,
+    pub tick_overruns: Counter,
+    pub lobbies: Gauge,
+    pub players: Gauge,
+    pub connections: Gauge,
+    pub frames_out: Counter,
+    pub bytes_out: Counter,
+    pub frames_in: Counter,
+    pub bytes_in: Counter,
+    pub snapshots_sent: Counter,
+    pub snapshots_skipped: Counter,
+    pub full_snapshots: Counter,
+    pub decode_errors: Counter,
+    pub inputs_dropped: Counter,
+    pub slow_client_kicks: Counter,
+    pub rejected_connections: Counter,
+    pub lobby_panics: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tickrelay");
+        // 50 us .. ~100 ms: a tick is normally well under a millisecond; the top buckets catch overruns.
+        let tick_seconds = Histogram::new(exponential_buckets(0.00005, 2.0, 12));
+        let m = Metrics {
+            tick_seconds,
+            tick_overruns: Counter::default(),
+            lobbies: Gauge::default(),
+            players: Gauge::default(),
+            connections: Gauge::default(),
+            frames_out: Counter::default(),
+            bytes_out: Counter::default(),
+            frames_in: Counter::default(),
+            bytes_in: Counter::default(),
+            snapshots_sent: Counter::default(),
+            snapshots_skipped: Counter::default(),
+            full_snapshots: Counter::default(),
+            decode_errors: Counter::default(),
+            inputs_dropped: Counter::default(),
+            slow_client_kicks: Counter::default(),
+            rejected_connections: Counter::default(),
+            lobby_panics: Counter::default(),
+            registry: Registry::default(),
+        };
+        let reg = &mut registry;
+        reg.register(
+            "tick_duration_seconds",
+            "Time one lobby tick took (step, encode, fan-out)",
+            m.tick_seconds.clone(),
+        );
+        reg.register(
+            "tick_overruns",
+            "Ticks that took longer than the tick interval",
+            m.tick_overruns.clone(),
+        );
+        reg.register("lobbies", "Lobbies open", m.lobbies.clone());
+        reg.register(
+            "players",
+            "Players seated in lobbies (connected or holding a seat)",
+            m.players.clone(),
+        );
+        reg.register(
+            "connections",
+            "WebSocket connections open",
+            m.connections.clone(),
+        );
+        reg.register(
+            "frames_out",
+            "WebSocket messages queued to clients",
+            m.frames_out.clone(),
+        );
+        reg.register(
+            "bytes_out",
+            "Payload bytes queued to clients",
+            m.bytes_out.clone(),
+        );
+        reg.register(
+            "frames_in",
+            "WebSocket messages received from clients",
+            m.frames_in.clone(),
+        );
+        reg.register(
+            "bytes_in",
+            "Payload bytes received from clients",
+            m.bytes_in.clone(),
+        );
+        reg.register(
+            "snapshots_sent",
+            "Snapshots queued to clients",
+            m.snapshots_sent.clone(),
+        );
+        reg.register(
+            "snapshots_skipped",
+            "Snapshots skipped because a client's queue was full",
+            m.snapshots_skipped.clone(),
+        );
+        reg.register(
+            "full_snapshots",
+            "Full snapshots sent (joins and clients that fell too far behind)",
+            m.full_snapshots.clone(),
+        );
+        reg.register(
+            "decode_errors",
+            "Frames from clients that did not decode",
+            m.decode_errors.clone(),
+        );
+        reg.register(
+            "inputs_dropped",
+            "Client messages dropped by rate limits or a full lobby inbox",
+            m.inputs_dropped.clone(),
+        );
+        reg.register(
+            "slow_client_kicks",
+            "Clients closed for not reading their snapshots",
+            m.slow_client_kicks.clone(),
+        );
+        reg.register(
+            "rejected_connections",
+            "Connections refused by limits or origin checks",
+            m.rejected_connections.clone(),
+        );
+        reg.register(
+            "lobby_panics",
+            "Lobbies that stopped because their tick loop panicked",
+            m.lobby_panics.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prefixed_metrics() {
+        let m = Metrics::new();
+        m.snapshots_skipped.inc_by(3);
+        m.tick_seconds.observe(0.001);
+        let text = m.render();
+        assert!(
+            text.contains("tickrelay_snapshots_skipped_total 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tickrelay_tick_duration_seconds_count 1"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Binding with a deep backlog, the accept loop, per-connection HTTP serving with a deadline that
+//! really fires, and the drain on shutdown.
+
+use super::limits::ConnectionLimits;
+use super::{http, ws};
+use crate::config::Config;
+use crate::lobby::Registry;
+use crate::metrics::Metrics;
+use axum::extract::ConnectInfo;
+use axum::routing::get;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+/// What the routes share.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Arc<ConnectionLimits>,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+    pub next_session: Arc<AtomicU64>,
+    /// Connections being refused with a close code, at most a few at a time.
+    pub refusals: Arc<Semaphore>,
+}
+
+/// Binds `addr` with a listen backlog deep enough for thousands of simultaneous joins
+/// (tokio's default of 128 overflows when bots connect at once).
+pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    TcpListener::from_std(socket.into())
+}
+
+fn router(app: App) -> Router {
+    let mut r = Router::new()
+        .route("/ws", get(ws::ws_route))
+        .route("/healthz", get(http::healthz))
+        .route("/metrics", get(http::metrics))
+        .route("/api/lobbies", get(http::lobbies));
+    if app.config.server.echo_route {
+        r = r.route("/echo", get(ws::echo_route));
+    }
+    r.fallback(http::static_files).with_state(app)
+}
+
+/// Serves until `shutdown` is cancelled, then closes every client (1001) and waits for them, for
+/// at most `server.shutdown_deadline`.
+pub async fn run(
+    listener: TcpListener,
+    config: Arc<Config>,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let tasks = TaskTracker::new();
+    let registry = Registry::new(
+        config.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+        tasks.clone(),
+    );
+    let app = App {
+        limits: ConnectionLimits::new(
+            config.limits.max_connections,
+            config.limits.max_connections_per_ip,
+        ),
+        config: config.clone(),
+        registry,
+        metrics,
+        shutdown: shutdown.clone(),
+        tasks: tasks.clone(),
+        next_session: Arc::new(AtomicU64::new(1)),
+        refusals: Arc::new(Semaphore::new(64)),
+    };
+    let router = router(app);
+    info!(addr = %listener.local_addr()?, "listening");
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning or exiting.
+                    warn!(error = %e, ?backoff, "accept failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            },
+        };
+        backoff = Duration::from_millis(1);
+        let _ = stream.set_nodelay(true);
+        tasks.spawn(serve_connection(
+            stream,
+            peer,
+            router.clone(),
+            config.clone(),
+            shutdown.clone(),
+        ));
+    }
+    drop(listener);
+    info!("shutting down: closing clients");
+    tasks.close();
+    if tokio::time::timeout(config.server.shutdown_deadline, tasks.wait())
+        .await
+        .is_err()
+    {
+        warn!("shutdown deadline passed with connections still open; exiting anyway");
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// One TCP connection's HTTP. Until its first request has fully arrived it must finish within the
+/// handshake timeout: a socket that sends nothing, or drips header bytes, loses its slot.
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    config: Arc<Config>,
+    shutdown: CancellationToken,
+) {
+    let got_request = Arc::new(AtomicBool::new(false));
+    let seen = got_request.clone();
+    let svc = tower::service_fn(
+        move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            seen.store(true, Ordering::Relaxed);
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let router = router.clone();
+            async move { tower::ServiceExt::oneshot(router, req.map(axum::body::Body::new)).await }
+        },
+    );
+    let timeout = config.limits.handshake_timeout;
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .max_buf_size(16 * 1024)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+        .with_upgrades();
+    tokio::pin!(conn);
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    debug!(%peer, error = %e, "http connection ended with an error");
+                }
+                return;
+            }
+            _ = &mut deadline, if !got_request.load(Ordering::Relaxed) => {
+                debug!(%peer, "no complete request before the handshake deadline; closing");
+                return;
+            }
+            _ = shutdown.cancelled(), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}

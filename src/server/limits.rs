@@ -1,0 +1,85 @@
+//! Connection counting, globally and per IP address, with a guard that gives the slot back on drop.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+pub struct ConnectionLimits {
+    max_total: usize,
+    max_per_ip: usize,
+    inner: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// Holds one connection slot until dropped.
+pub struct ConnectionSlot {
+    limits: Arc<ConnectionLimits>,
+    ip: IpAddr,
+}
+
+impl ConnectionLimits {
+    pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
+        Arc::new(ConnectionLimits {
+            max_total,
+            max_per_ip,
+            inner: Mutex::default(),
+        })
+    }
+
+    /// A slot for a new connection from `ip`, or `None` when either limit is reached.
+    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<ConnectionSlot> {
+        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let from_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
+        if c.total >= self.max_total || from_ip >= self.max_per_ip {
+            return None;
+        }
+        c.total += 1;
+        c.per_ip.insert(ip, from_ip + 1);
+        Some(ConnectionSlot {
+            limits: self.clone(),
+            ip,
+        })
+    }
+
+    pub fn total(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).total
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut c = self.limits.inner.lock().unwrap_or_else(|e| e.into_inner());
+        c.total -= 1;
+        if let Some(n) = c.per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                c.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_ip_and_in_total_and_frees_on_drop() {
+        let l = ConnectionLimits::new(3, 2);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let s1 = l.try_acquire(a).unwrap();
+        let _s2 = l.try_acquire(a).unwrap();
+        assert!(l.try_acquire(a).is_none());
+        let _s3 = l.try_acquire(b).unwrap();
+        assert!(l.try_acquire(b).is_none(), "total reached");
+        drop(s1);
+        assert!(l.try_acquire(a).is_some());
+        assert_eq!(l.total(), 3 - 1 + 1 - 1);
+    }
+}

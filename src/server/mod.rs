@@ -1,0 +1,13 @@
+//! The server: bind, accept with limits and deadlines, route HTTP, upgrade WebSockets, shut down.
+//!
+//! `run(listener, config, shutdown)` takes its listener and its shutdown signal as arguments, so
+//! the binary, the tests and the bots' self-tests all start the same server the same way.
+
+mod accept;
+mod http;
+mod limits;
+mod ws;
+
+pub use accept::{bind, run};
+pub use limits::ConnectionLimits;
+pub use ws::ws_config;
