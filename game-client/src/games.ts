@@ -1,0 +1,112 @@
+// What the client knows of each bundled game: field layouts, world sizes, movement rules (mirrors src/game/).
+
+/** Positions travel in 1/16 of a world unit (src/snapshot/quant.rs). */
+export const POS_SCALE = 16;
+/** Angles travel in 1/1024 of a turn, 0..1024. */
+export const ANGLE_STEPS = 1024;
+
+export const posFromQ = (q: number): number => q / POS_SCALE;
+export const angleFromQ = (q: number): number => (q / ANGLE_STEPS) * Math.PI * 2;
+
+/** Arena entity fields (src/game/arena.rs `field`). */
+export const F = {
+  X: 0,
+  Y: 1,
+  ACK: 2,
+  AIM: 3,
+  HP: 4,
+  KILLS: 5,
+  DEATHS: 6,
+  /** Players: the tick they respawn at (0 while alive). Projectiles: the shooter's id. */
+  RESPAWN_OR_OWNER: 7,
+  KIND: 8,
+} as const;
+export const ARENA_FIELD_COUNT = 9;
+
+export const KIND_PLAYER = 0;
+export const KIND_PROJECTILE = 1;
+
+export const EVENT_HIT = 1;
+export const EVENT_KILL = 2;
+export const EVENT_RESPAWN = 3;
+
+/** Round pillars that block movement and shots: [x, y, radius] (arena.rs PILLARS). */
+export const PILLARS: ReadonlyArray<readonly [number, number, number]> = [
+  [400, 300, 50],
+  [1200, 300, 50],
+  [400, 700, 50],
+  [1200, 700, 50],
+  [800, 500, 80],
+  [800, 150, 30],
+];
+
+/** How a game moves a player for one input, so the client can predict its own movement. */
+export interface MoveRules {
+  worldW: number;
+  worldH: number;
+  /** The player is kept this far inside the world and outside pillars. */
+  radius: number;
+  /** Units per second along normalize(dx, dy). */
+  speed: number;
+  pillars: ReadonlyArray<readonly [number, number, number]>;
+  /** Seconds per tick: one input moves the player for one tick. */
+  dt: number;
+}
+
+/** Per-game facts the renderer and the HUD need. */
+export interface GameInfo {
+  name: string;
+  rules: MoveRules;
+  maxHp: number;
+  /** The field carrying a player's last applied input sequence. */
+  ackField: number;
+  /** Fields interpolated linearly (positions) and as angles; the rest step. */
+  lerpFields: number[];
+  angleFields: number[];
+}
+
+export function arenaInfo(tickRate: number): GameInfo {
+  return {
+    name: "arena",
+    rules: {
+      worldW: 1600,
+      worldH: 1000,
+      radius: 18,
+      speed: 240,
+      pillars: PILLARS,
+      dt: 1 / Math.max(1, tickRate),
+    },
+    maxHp: 100,
+    ackField: F.ACK,
+    lerpFields: [F.X, F.Y],
+    angleFields: [F.AIM],
+  };
+}
+
+/** walkers: the benchmark workload (src/game/walkers.rs): 2000 x 2000, 200 units/s, fields x, y, ack. */
+export function walkersInfo(tickRate: number): GameInfo {
+  return {
+    name: "walkers",
+    rules: {
+      worldW: 2000,
+      worldH: 2000,
+      radius: 0,
+      speed: 200,
+      pillars: [],
+      dt: 1 / Math.max(1, tickRate),
+    },
+    maxHp: 0,
+    ackField: 2,
+    lerpFields: [0, 1],
+    angleFields: [],
+  };
+}
+
+export function gameInfo(game: string, tickRate: number): GameInfo {
+  return game === "walkers" ? walkersInfo(tickRate) : arenaInfo(tickRate);
+}
+
+/** A player's colour, distinct per id: golden-angle hues. */
+export function playerHue(id: number): number {
+  return (id * 137.508 + 200) % 360;
+}

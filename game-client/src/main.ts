@@ -1,0 +1,351 @@
+// Wiring: connection, lobby screen, game session, input, rendering and HUD, driven by requestAnimationFrame.
+
+import { Effects } from "./effects";
+import { PILLARS, playerHue } from "./games";
+import { Hud } from "./hud";
+import { Controls } from "./input";
+import { LobbyScreen, type CreateOptions } from "./lobby-ui";
+import { Net, type NetState } from "./net";
+import { ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type ServerMsg } from "./protocol";
+import { Renderer, type Scene } from "./render";
+import { GameSession } from "./session";
+import { errorText, lobbyEventText } from "./text";
+
+const LOBBY_POLL_MS = 2000;
+/** After reconnecting with our seat's token, how long to wait for the server to put us back (ms). */
+const REJOIN_WAIT_MS = 4000;
+/** After this many failed attempts in a row, say the server is unreachable. */
+const UNREACHABLE_AFTER = 3;
+
+const seconds = (): number => performance.now() / 1000;
+
+class App {
+  private readonly net: Net;
+  private readonly lobby: LobbyScreen;
+  private readonly hud: Hud;
+  private readonly renderer: Renderer;
+  private readonly controls: Controls;
+  private readonly effects = new Effects();
+  private session: GameSession | null = null;
+  /** Input sequence numbers only ever grow, across lobbies and reconnects. */
+  private seq = 0;
+  /** An action waiting for the connection (first connect, or a reconnect under a new name). */
+  private pending: (() => void) | null = null;
+  private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  private shakeAt = -10;
+  private lastFrame = seconds();
+  private lastRateLimitToast = 0;
+  private readonly rates = { fps: 0, snapshots: 0, bytes: 0, frames: 0, lastSnapshots: 0, lastBytes: 0 };
+
+  constructor() {
+    const canvas = document.getElementById("canvas") as HTMLCanvasElement;
+    this.renderer = new Renderer(canvas);
+    this.net = new Net(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, {
+      message: (m) => this.onMessage(m),
+      state: (s, why) => this.onNetState(s, why),
+    });
+    this.lobby = new LobbyScreen({
+      quickPlay: () => this.request(() => this.net.send({ type: "quickJoin", game: "arena" })),
+      join: (ref: LobbyRef) => this.request(() => this.net.send({ type: "join", lobby: ref })),
+      spectate: (ref: LobbyRef) => this.request(() => this.net.send({ type: "spectate", lobby: ref })),
+      create: (o: CreateOptions) =>
+        this.request(() =>
+          this.net.send({ type: "createLobby", name: o.name, game: o.game, maxPlayers: o.maxPlayers, public: o.public }),
+        ),
+    });
+    this.hud = new Hud({
+      chat: (text) => this.net.send({ type: "chat", text }),
+      leave: () => this.leave(),
+      restart: () => this.net.send({ type: "restartRound" }),
+    });
+    this.controls = new Controls(canvas, () => this.session !== null && !this.session.spectating && !this.hud.typing);
+
+    // An invite link (…/#K7QM2X) joins that lobby as soon as we are connected.
+    const invite = /^#([A-Za-z0-9]{6})$/.exec(location.hash);
+    if (invite !== null) {
+      const code = invite[1].toUpperCase();
+      this.lobby.setCode(code);
+      this.pending = () => this.net.send({ type: "join", lobby: code });
+    }
+
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) this.stopMoving();
+    });
+    window.addEventListener("blur", () => this.stopMoving());
+    setInterval(() => this.pollLobbies(), LOBBY_POLL_MS);
+    setInterval(() => this.measure(), 1000);
+
+    this.net.connect(this.lobby.name);
+    requestAnimationFrame((t) => this.frame(t));
+  }
+
+  // ------------------------------------------------------------------------------ actions
+
+  /** Runs `f` once connected under the current name (reconnecting first if the name changed). */
+  private request(f: () => void): void {
+    const name = this.lobby.name;
+    if (name !== this.net.helloName && this.session === null) {
+      this.pending = f;
+      this.net.connect(name); // the name travels in Hello; a new name needs a new Hello
+      return;
+    }
+    if (!this.net.online) {
+      this.pending = f;
+      return;
+    }
+    f();
+  }
+
+  private pollLobbies(): void {
+    if (this.session === null && this.net.online) this.net.send({ type: "listLobbies", game: null });
+  }
+
+  private leave(): void {
+    this.net.send({ type: "leave" });
+    this.exitGame(null);
+  }
+
+  /** Stop walking and firing when the page loses focus: the server keeps applying our last input. */
+  private stopMoving(): void {
+    this.controls.release();
+    const s = this.session;
+    if (s === null || s.spectating || !this.net.online) return;
+    this.net.send({ type: "input", ...s.makeInput(++this.seq, 0, 0, false, this.aimPoint()) });
+  }
+
+  // ------------------------------------------------------------------------------ messages
+
+  private onMessage(m: ServerMsg): void {
+    const s = this.session;
+    switch (m.type) {
+      case "welcome": {
+        const run = this.pending;
+        this.pending = null;
+        if (s !== null && s.spectating) {
+          // Spectators hold no seat: just watch the same lobby again.
+          this.net.send({ type: "spectate", lobby: s.code });
+        } else if (s !== null && this.net.resumeSeat) {
+          // We asked for our seat back; the server answers with Joined (or a reconnect error).
+          clearTimeout(this.rejoinTimer);
+          this.rejoinTimer = setTimeout(() => {
+            if (this.session === s) this.exitGame("Could not get back into the lobby after reconnecting.");
+          }, REJOIN_WAIT_MS);
+        }
+        run?.();
+        this.pollLobbies();
+        break;
+      }
+      case "lobbyList":
+        this.lobby.setLobbies(m.lobbies);
+        break;
+      case "joined":
+        this.enterGame(m);
+        break;
+      case "snapshot":
+        s?.onSnapshot(m, seconds());
+        break;
+      case "lobbyEvent": {
+        if (s === null) break;
+        s.lobbyEvent(m.kind, m.player, m.name);
+        const line = lobbyEventText(m.kind, m.name);
+        if (line !== null) this.hud.system(line);
+        if (m.kind === LobbyEventKind.ROUND_RESTARTED) this.hud.clearKillfeed();
+        this.hud.setRole(s.isHost, s.spectating);
+        break;
+      }
+      case "roster":
+        if (s === null) break;
+        s.setRoster(m.host, m.roster);
+        this.hud.setRole(s.isHost, s.spectating);
+        break;
+      case "chat":
+        if (s === null) break;
+        if (m.from === null) this.hud.system(`${m.name}: ${m.text}`);
+        else this.hud.chat(m.name, playerHue(m.from), m.text);
+        break;
+      case "error":
+        this.onError(m.code, m.message);
+        break;
+      case "left":
+        if (s !== null && s.lobbyId === m.lobby) this.exitGame(m.reason !== "" ? `You left the lobby: ${m.reason}` : null);
+        break;
+      case "pong":
+        break;
+    }
+  }
+
+  private onError(code: number, message: string): void {
+    const text = errorText(code, message);
+    if (code === ErrorCode.RECONNECT_FAILED) {
+      clearTimeout(this.rejoinTimer);
+      if (this.session !== null) this.exitGame(text);
+      return;
+    }
+    if (this.session === null) {
+      this.lobby.showError(text);
+      return;
+    }
+    if (code === ErrorCode.RATE_LIMITED) {
+      // Said once in a while, not per dropped message.
+      if (seconds() - this.lastRateLimitToast < 5) return;
+      this.lastRateLimitToast = seconds();
+    }
+    this.hud.toast(text, true);
+  }
+
+  private onNetState(s: NetState, why: string): void {
+    switch (s) {
+      case "online":
+        this.lobby.setStatus("online", "Online");
+        this.lobby.showError(null);
+        this.hud.setBanner(null);
+        break;
+      case "connecting":
+      case "reconnecting": {
+        const unreachable = this.net.attempts >= UNREACHABLE_AFTER;
+        this.lobby.setStatus(unreachable ? "offline" : "connecting", unreachable ? "Server unreachable" : "Connecting…");
+        if (unreachable && this.session === null) {
+          this.lobby.showError("Can't reach the server. Retrying until it is back…");
+        }
+        if (this.session !== null) {
+          this.net.resumeSeat = !this.session.spectating;
+          this.hud.setBanner(unreachable ? "Server unreachable · reconnecting…" : "Reconnecting…");
+        }
+        if (why !== "") console.info(`tickrelay: ${s}: ${why}`);
+        break;
+      }
+      case "failed":
+        this.lobby.setStatus("offline", "Disconnected");
+        this.exitGame(why);
+        this.lobby.showError(why);
+        break;
+    }
+  }
+
+  // ------------------------------------------------------------------------------ screens
+
+  private enterGame(j: JoinedInfo): void {
+    clearTimeout(this.rejoinTimer);
+    const resumed = this.session !== null && this.session.lobbyId === j.lobby;
+    this.session = new GameSession(j, seconds(), {
+      effect: (kind, x, y, hue, angle) => this.effects.add(kind, x, y, hue, seconds(), angle),
+      kill: (killer, victim) => this.onKill(killer, victim),
+      hurt: () => (this.shakeAt = seconds()),
+      resyncNeeded: () => this.net.resync(),
+    });
+    this.net.resumeSeat = j.you !== null;
+    this.controls.release();
+    if (!resumed) {
+      this.effects.clear();
+      this.hud.enter(j.name, j.code);
+      this.hud.system(j.you === null ? `Spectating ${j.name}` : `You joined ${j.name}. Share the code ${j.code} to invite friends.`);
+      history.replaceState(null, "", `#${j.code}`);
+    }
+    this.hud.setBanner(null);
+    this.hud.setRole(this.session.isHost, this.session.spectating);
+    this.lobby.hide();
+    this.hud.show();
+  }
+
+  private exitGame(reason: string | null): void {
+    clearTimeout(this.rejoinTimer);
+    this.session = null;
+    this.net.resumeSeat = false;
+    this.controls.release();
+    this.hud.hide();
+    this.lobby.show();
+    this.lobby.showError(reason);
+    if (location.hash !== "") history.replaceState(null, "", location.pathname + location.search);
+    this.pollLobbies();
+  }
+
+  private onKill(killer: number, victim: number): void {
+    const s = this.session;
+    if (s === null) return;
+    this.hud.kill(s.nameOf(killer), playerHue(killer), s.nameOf(victim), playerHue(victim), killer === s.you || victim === s.you);
+  }
+
+  // ------------------------------------------------------------------------------ the frame
+
+  private aimPoint(): { x: number; y: number } {
+    return this.renderer.toWorld(this.controls.mouseX, this.controls.mouseY);
+  }
+
+  private frame(ms: number): void {
+    const now = ms / 1000;
+    const dt = Math.min(0.25, Math.max(0, now - this.lastFrame));
+    this.lastFrame = now;
+    this.rates.frames++;
+    const s = this.session;
+    if (s !== null) {
+      if (!s.spectating && this.net.online && s.wantInput(dt)) {
+        const { dx, dy } = this.controls.direction();
+        const input = s.makeInput(++this.seq, dx, dy, this.controls.firing(), this.aimPoint());
+        this.net.send({ type: "input", ...input });
+      }
+      s.predictor.decay(dt);
+      const { players, projectiles } = s.view(now, s.spectating ? null : this.aimPoint());
+      const me = players.find((p) => p.me);
+      const scene: Scene = {
+        worldW: s.gi.rules.worldW,
+        worldH: s.gi.rules.worldH,
+        pillars: s.isArena ? PILLARS : [],
+        radius: s.isArena ? s.gi.rules.radius : 10,
+        players,
+        projectiles,
+        effects: this.effects.active(now),
+        shake: Math.max(0, 1 - (now - this.shakeAt) / 0.25),
+        now,
+        reticle: me !== undefined && this.controls.mouseSeen ? { x: this.controls.mouseX, y: this.controls.mouseY, hue: me.hue } : null,
+      };
+      this.renderer.draw(scene);
+      this.updateHud(s, now);
+    }
+    requestAnimationFrame((t) => this.frame(t));
+  }
+
+  private updateHud(s: GameSession, now: number): void {
+    this.hud.scores(s.scores());
+    const wait = s.respawnIn(now);
+    if (wait !== null) {
+      this.hud.setCenter(`Respawning in ${Math.ceil(wait)}`, s.killedBy !== null ? `eliminated by ${s.killedBy}` : "");
+    } else {
+      this.hud.setCenter(null);
+    }
+    if (this.hud.debugVisible) this.hud.setDebug(this.debugLines(s, now));
+  }
+
+  private measure(): void {
+    const s = this.session;
+    const snaps = s?.snapshots ?? 0;
+    this.rates.snapshots = Math.max(0, snaps - this.rates.lastSnapshots);
+    this.rates.lastSnapshots = snaps;
+    this.rates.bytes = this.net.bytesIn - this.rates.lastBytes;
+    this.rates.lastBytes = this.net.bytesIn;
+    this.rates.fps = this.rates.frames;
+    this.rates.frames = 0;
+  }
+
+  private debugLines(s: GameSession, now: number): string[] {
+    const p = s.predictor;
+    const offset = Math.hypot(p.err.x, p.err.y);
+    const delay = (s.clock.serverNow(now) - s.lastRenderTime) * 1000;
+    return [
+      `ping          ${this.net.rtt > 0 ? `${this.net.rtt.toFixed(0)} ms (avg ${this.net.rttSmooth.toFixed(0)})` : "…"}`,
+      `snapshots/s   ${this.rates.snapshots}   (tick ${s.tickRate} Hz, send ${s.snapshotRate} Hz)`,
+      `bytes/s in    ${formatBytes(this.rates.bytes)}`,
+      `server tick   ${s.mirror.tick}`,
+      `prediction    last fix ${p.lastCorrection.toFixed(2)} u · offset ${offset.toFixed(2)} u`,
+      `              ${p.corrections} fixes · ${p.pendingCount} unacked inputs`,
+      `interp delay  ${delay.toFixed(0)} ms (target ${(s.clock.delay() * 1000).toFixed(0)} ms)${s.extrapolated > 0 ? " extrapolating" : ""}`,
+      `fps           ${this.rates.fps}`,
+      `apply errors  ${s.applyErrors}`,
+    ];
+  }
+}
+
+function formatBytes(n: number): string {
+  return n >= 10240 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+}
+
+new App();

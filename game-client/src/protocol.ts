@@ -1,0 +1,389 @@
+// The wire protocol (src/protocol/ in the server is the source of truth): message types, encode and decode.
+
+import { Decoder, Encoder } from "@msgpack/msgpack";
+
+/** Bumped by the server on any incompatible change; a Hello with another number is refused. */
+export const PROTOCOL_VERSION = 1;
+/** Bit 0 of `Input.buttons`. */
+export const BUTTON_FIRE = 1;
+/** Limits the server enforces, in bytes of UTF-8 (we trim to them before sending). */
+export const MAX_NAME_LEN = 24;
+export const MAX_LOBBY_NAME_LEN = 32;
+export const MAX_CHAT_LEN = 200;
+export const CODE_LEN = 6;
+
+// ---------------------------------------------------------------------------------------------
+// Client to server. Each is a flat MessagePack array [type, ...fields].
+
+export const C = {
+  HELLO: 0,
+  LIST_LOBBIES: 1,
+  CREATE_LOBBY: 2,
+  JOIN: 3,
+  SPECTATE: 4,
+  QUICK_JOIN: 5,
+  LEAVE: 6,
+  INPUT: 7,
+  CHAT: 8,
+  PING: 9,
+  RESTART_ROUND: 10,
+} as const;
+
+/** A lobby named by its numeric id or its 6-character join code. */
+export type LobbyRef = number | string;
+
+export interface PlayerInput {
+  seq: number;
+  /** Each -1, 0 or 1. */
+  dx: number;
+  dy: number;
+  /** Radians. */
+  aim: number;
+  buttons: number;
+}
+
+export type ClientMsg =
+  | { type: "hello"; version: number; name: string; token: string | null }
+  | { type: "listLobbies"; game: string | null }
+  | { type: "createLobby"; name: string; game: string; maxPlayers: number; public: boolean }
+  | { type: "join"; lobby: LobbyRef }
+  | { type: "spectate"; lobby: LobbyRef }
+  | { type: "quickJoin"; game: string }
+  | { type: "leave" }
+  | ({ type: "input" } & PlayerInput)
+  | { type: "chat"; text: string }
+  | { type: "ping"; nonce: number }
+  | { type: "restartRound" };
+
+// ---------------------------------------------------------------------------------------------
+// Server to client.
+
+export const S = {
+  WELCOME: 0,
+  LOBBY_LIST: 1,
+  JOINED: 2,
+  SNAPSHOT: 3,
+  LOBBY_EVENT: 4,
+  CHAT: 5,
+  PONG: 6,
+  ERROR: 7,
+  LEFT: 8,
+  ROSTER: 9,
+} as const;
+
+export interface LobbySummary {
+  id: number;
+  code: string;
+  name: string;
+  game: string;
+  players: number;
+  maxPlayers: number;
+}
+
+export interface RosterEntry {
+  id: number;
+  name: string;
+}
+
+/** Something a tick's state alone does not show. In the arena: 1 hit [shooter, target], 2 kill, 3 respawn. */
+export interface GameEvent {
+  kind: number;
+  a: number;
+  b: number;
+}
+
+/** The world at `tick` as a delta from tick `tick - baseDelta` (0: a full snapshot). */
+export interface SnapshotBody {
+  tick: number;
+  baseDelta: number;
+  removed: number[];
+  /** Per changed entity a header `(idGap << fieldCount) | mask`, then one int32 difference per set bit. */
+  entities: number[];
+  events: GameEvent[];
+}
+
+export interface JoinedInfo {
+  lobby: number;
+  code: string;
+  name: string;
+  game: string;
+  /** Our player (entity) id; null when spectating. */
+  you: number | null;
+  host: number | null;
+  tickRate: number;
+  snapshotRate: number;
+  maxPlayers: number;
+  fieldCount: number;
+  roster: RosterEntry[];
+  snapshot: SnapshotBody;
+}
+
+export const LobbyEventKind = {
+  JOINED: 0,
+  LEFT: 1,
+  HOST_CHANGED: 2,
+  AWAY: 3,
+  BACK: 4,
+  ROUND_RESTARTED: 5,
+} as const;
+
+export type ServerMsg =
+  | {
+      type: "welcome";
+      version: number;
+      session: number;
+      token: string;
+      tickRate: number;
+      snapshotRate: number;
+    }
+  | { type: "lobbyList"; lobbies: LobbySummary[] }
+  | ({ type: "joined" } & JoinedInfo)
+  | ({ type: "snapshot" } & SnapshotBody)
+  | { type: "lobbyEvent"; kind: number; player: number; name: string }
+  | { type: "chat"; from: number | null; name: string; text: string }
+  | { type: "pong"; nonce: number }
+  | { type: "error"; code: number; message: string }
+  | { type: "left"; lobby: number; reason: string }
+  | { type: "roster"; host: number | null; roster: RosterEntry[] };
+
+/** Error codes in `Error` frames (src/protocol/codes.rs). */
+export const ErrorCode = {
+  BAD_VERSION: 1,
+  MALFORMED: 2,
+  NOT_ALLOWED: 3,
+  LOBBY_NOT_FOUND: 4,
+  LOBBY_FULL: 5,
+  LOBBY_LIMIT: 6,
+  BAD_REQUEST: 7,
+  RATE_LIMITED: 8,
+  RECONNECT_FAILED: 9,
+  NOT_HOST: 10,
+  ALREADY_IN_LOBBY: 11,
+  SHUTTING_DOWN: 12,
+  BAD_INPUT: 13,
+  UNKNOWN_MESSAGE: 14,
+  OVERLOADED: 15,
+} as const;
+
+/** WebSocket close codes the server uses (src/protocol/codes.rs). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  UNSUPPORTED_DATA: 1003,
+  ORIGIN_NOT_ALLOWED: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  BAD_VERSION: 4000,
+  PROTOCOL_VIOLATION: 4001,
+  TOO_SLOW: 4002,
+  RATE_LIMITED: 4003,
+  TIMEOUT: 4004,
+  REPLACED: 4005,
+  SERVER_FULL: 4006,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding.
+
+// forceFloat32: the only non-integer we send is `aim`, which the server reads as an f32 anyway.
+const encoder = new Encoder({ forceFloat32: true });
+
+/**
+ * `aim` always goes out as a MessagePack float. @msgpack/msgpack writes any JS number that is an
+ * integer (0, 3, -0 ...) as a MessagePack int. rmp-serde does accept an int for an f32 field (its
+ * `deserialize_f32` takes any number), but we keep the wire type uniform and independent of that
+ * leniency: an integral aim is nudged by 1e-6 rad (far below the 1/1024-turn precision snapshots carry).
+ */
+export function floatAim(aim: number): number {
+  if (!Number.isFinite(aim)) return 1e-6;
+  return Number.isInteger(aim) ? aim + 1e-6 : aim;
+}
+
+/** The flat array for one client message, before MessagePack. */
+export function clientArray(msg: ClientMsg): unknown[] {
+  switch (msg.type) {
+    case "hello":
+      return [C.HELLO, msg.version, msg.name, msg.token];
+    case "listLobbies":
+      return [C.LIST_LOBBIES, msg.game];
+    case "createLobby":
+      return [C.CREATE_LOBBY, msg.name, msg.game, msg.maxPlayers | 0, msg.public];
+    case "join":
+      return [C.JOIN, msg.lobby];
+    case "spectate":
+      return [C.SPECTATE, msg.lobby];
+    case "quickJoin":
+      return [C.QUICK_JOIN, msg.game];
+    case "leave":
+      return [C.LEAVE];
+    case "input":
+      return [C.INPUT, msg.seq >>> 0, msg.dx | 0, msg.dy | 0, floatAim(msg.aim), msg.buttons & 0xff];
+    case "chat":
+      return [C.CHAT, msg.text];
+    case "ping":
+      return [C.PING, msg.nonce];
+    case "restartRound":
+      return [C.RESTART_ROUND];
+  }
+}
+
+export function encodeClient(msg: ClientMsg): Uint8Array<ArrayBuffer> {
+  return encoder.encode(clientArray(msg));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: strict about shapes, so a bad frame is one clear error rather than undefined fields later.
+
+export class ProtocolError extends Error {}
+
+// Frames come from our own server; the shape checks below catch anything unexpected.
+const decoder = new Decoder();
+
+function fail(what: string): never {
+  throw new ProtocolError(what);
+}
+
+function int(v: unknown, field: string): number {
+  if (typeof v === "number" && Number.isInteger(v)) return v;
+  return fail(`${field}: expected an integer, got ${typeof v}`);
+}
+
+function optInt(v: unknown, field: string): number | null {
+  return v === null || v === undefined ? null : int(v, field);
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v === "string") return v;
+  return fail(`${field}: expected a string, got ${typeof v}`);
+}
+
+function arr(v: unknown, field: string): unknown[] {
+  if (Array.isArray(v)) return v;
+  return fail(`${field}: expected an array, got ${typeof v}`);
+}
+
+function ints(v: unknown, field: string): number[] {
+  const a = arr(v, field);
+  for (const x of a) int(x, field);
+  return a as number[];
+}
+
+function roster(v: unknown): RosterEntry[] {
+  return arr(v, "roster").map((e) => {
+    const r = arr(e, "roster entry");
+    return { id: int(r[0], "roster id"), name: str(r[1], "roster name") };
+  });
+}
+
+export function snapshotBody(v: unknown[], at: number): SnapshotBody {
+  return {
+    tick: int(v[at], "tick"),
+    baseDelta: int(v[at + 1], "base_delta"),
+    removed: ints(v[at + 2], "removed"),
+    entities: ints(v[at + 3], "entities"),
+    events: arr(v[at + 4], "events").map((e) => {
+      const x = arr(e, "event");
+      return { kind: int(x[0], "event kind"), a: int(x[1], "event a"), b: int(x[2], "event b") };
+    }),
+  };
+}
+
+/** Turns one decoded array into a typed message; `null` for a type number this client does not know. */
+export function serverFromArray(v: unknown): ServerMsg | null {
+  const m = arr(v, "message");
+  const tag = int(m[0], "type");
+  switch (tag) {
+    case S.WELCOME:
+      return {
+        type: "welcome",
+        version: int(m[1], "version"),
+        session: int(m[2], "session"),
+        token: str(m[3], "reconnect_token"),
+        tickRate: int(m[4], "tick_rate"),
+        snapshotRate: int(m[5], "snapshot_rate"),
+      };
+    case S.LOBBY_LIST:
+      return {
+        type: "lobbyList",
+        lobbies: arr(m[1], "lobbies").map((e) => {
+          const l = arr(e, "lobby");
+          return {
+            id: int(l[0], "lobby id"),
+            code: str(l[1], "lobby code"),
+            name: str(l[2], "lobby name"),
+            game: str(l[3], "lobby game"),
+            players: int(l[4], "players"),
+            maxPlayers: int(l[5], "max_players"),
+          };
+        }),
+      };
+    case S.JOINED:
+      return {
+        type: "joined",
+        lobby: int(m[1], "lobby"),
+        code: str(m[2], "code"),
+        name: str(m[3], "name"),
+        game: str(m[4], "game"),
+        you: optInt(m[5], "you"),
+        host: optInt(m[6], "host"),
+        tickRate: int(m[7], "tick_rate"),
+        snapshotRate: int(m[8], "snapshot_rate"),
+        maxPlayers: int(m[9], "max_players"),
+        fieldCount: int(m[10], "field_count"),
+        roster: roster(m[11]),
+        snapshot: snapshotBody(arr(m[12], "snapshot"), 0),
+      };
+    case S.SNAPSHOT:
+      return { type: "snapshot", ...snapshotBody(m, 1) };
+    case S.LOBBY_EVENT:
+      return {
+        type: "lobbyEvent",
+        kind: int(m[1], "kind"),
+        player: int(m[2], "player"),
+        name: str(m[3], "name"),
+      };
+    case S.CHAT:
+      return {
+        type: "chat",
+        from: optInt(m[1], "from"),
+        name: str(m[2], "name"),
+        text: str(m[3], "text"),
+      };
+    case S.PONG:
+      return { type: "pong", nonce: int(m[1], "nonce") };
+    case S.ERROR:
+      return { type: "error", code: int(m[1], "code"), message: str(m[2], "message") };
+    case S.LEFT:
+      return { type: "left", lobby: int(m[1], "lobby"), reason: str(m[2], "reason") };
+    case S.ROSTER:
+      return { type: "roster", host: optInt(m[1], "host"), roster: roster(m[2]) };
+    default:
+      return null;
+  }
+}
+
+/** Decodes one binary frame. Throws `ProtocolError` (or the codec's error) on a malformed frame. */
+export function decodeServer(bytes: Uint8Array): ServerMsg | null {
+  let value: unknown;
+  try {
+    value = decoder.decode(bytes);
+  } catch (e) {
+    throw new ProtocolError(`not a MessagePack frame: ${(e as Error).message}`);
+  }
+  return serverFromArray(value);
+}
+
+/** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */
+export function clampUtf8(s: string, maxBytes: number): string {
+  const enc = new TextEncoder();
+  if (enc.encode(s).length <= maxBytes) return s;
+  let out = "";
+  let used = 0;
+  for (const ch of s) {
+    const n = enc.encode(ch).length;
+    if (used + n > maxBytes) break;
+    out += ch;
+    used += n;
+  }
+  return out;
+}

@@ -1,0 +1,394 @@
+// One joined lobby's game state: mirror, interpolation, prediction, events, roster and scores. No DOM, no sockets, no clock of its own.
+
+import {
+  ANGLE_STEPS,
+  EVENT_HIT,
+  EVENT_KILL,
+  EVENT_RESPAWN,
+  F,
+  KIND_PLAYER,
+  KIND_PROJECTILE,
+  angleFromQ,
+  gameInfo,
+  playerHue,
+  posFromQ,
+  type GameInfo,
+} from "./games";
+import { InterpBuffer, InterpClock, type BlendSpec, type Frame } from "./interpolation";
+import { Predictor, type Vec } from "./prediction";
+import { BUTTON_FIRE, LobbyEventKind, type GameEvent, type JoinedInfo, type PlayerInput, type SnapshotBody } from "./protocol";
+import { ApplyError, applySnapshot, cloneEntities, newMirror, type Mirror } from "./snapshot";
+import type { EffectKind } from "./effects";
+import type { PlayerView, ProjectileView } from "./render";
+import type { ScoreRow } from "./hud";
+
+/** What the session tells the UI about as it happens. */
+export interface SessionHooks {
+  effect(kind: EffectKind, x: number, y: number, hue: number, angle?: number): void;
+  kill(killer: number, victim: number): void;
+  /** We were hit (shake the screen). */
+  hurt(): void;
+  /** Deltas stopped applying and no full snapshot came to repair the mirror. */
+  resyncNeeded(): void;
+}
+
+/** An event waiting for the (delayed) render time to reach its tick, with where it happened. */
+interface QueuedEvent {
+  time: number;
+  ev: GameEvent;
+  x: number;
+  y: number;
+  /** Local time it arrived: fired anyway after a second, whatever the render clock says. */
+  arrived: number;
+}
+
+/** How long a broken mirror waits for a full snapshot before asking for a resync (s). */
+const RESYNC_AFTER = 1.5;
+/** How far past the newest snapshot other entities may be extrapolated (s). */
+const MAX_EXTRAPOLATION = 0.1;
+const HIT_FLASH = 0.18;
+
+export class GameSession {
+  readonly lobbyId: number;
+  readonly code: string;
+  readonly name: string;
+  readonly game: string;
+  readonly tickRate: number;
+  readonly snapshotRate: number;
+  readonly maxPlayers: number;
+  readonly gi: GameInfo;
+  readonly isArena: boolean;
+  you: number | null;
+  host: number | null;
+  roster = new Map<number, string>();
+  away = new Set<number>();
+
+  readonly mirror: Mirror;
+  readonly buffer = new InterpBuffer();
+  readonly clock = new InterpClock();
+  readonly predictor: Predictor;
+  /** Counters for the debug overlay. */
+  snapshots = 0;
+  applyErrors = 0;
+  lastRenderTime = 0;
+  extrapolated = 0;
+  /** Who killed us last (for the respawn message). */
+  killedBy: string | null = null;
+
+  private readonly blend: BlendSpec;
+  private queue: QueuedEvent[] = [];
+  private hitAt = new Map<number, number>();
+  private brokenSince: number | null = null;
+  private predicting = false;
+  private wasAlive = true;
+  private inputAcc = 0;
+  private shotsCooldown: number;
+  private sinceShot = Number.MAX_SAFE_INTEGER;
+  private seenProjectiles = new Set<number>();
+  private aim = 0;
+
+  constructor(
+    j: JoinedInfo,
+    now: number,
+    private readonly hooks: SessionHooks,
+  ) {
+    this.lobbyId = j.lobby;
+    this.code = j.code;
+    this.name = j.name;
+    this.game = j.game;
+    this.tickRate = Math.max(1, j.tickRate);
+    this.snapshotRate = j.snapshotRate;
+    this.maxPlayers = j.maxPlayers;
+    this.you = j.you;
+    this.host = j.host;
+    this.isArena = j.game === "arena" && j.fieldCount > F.KIND;
+    this.gi = gameInfo(this.isArena ? "arena" : "walkers", this.tickRate);
+    this.mirror = newMirror(j.fieldCount);
+    this.predictor = new Predictor(this.gi.rules);
+    this.blend = { lerpFields: this.gi.lerpFields, angleFields: this.gi.angleFields, angleSteps: ANGLE_STEPS };
+    // The arena's fire cooldown is 0.25 s in ticks (ArenaRules::new), for the local muzzle flash.
+    this.shotsCooldown = Math.max(1, Math.round(0.25 * this.tickRate));
+    for (const r of j.roster) this.roster.set(r.id, r.name);
+    this.onSnapshot(j.snapshot, now);
+  }
+
+  get spectating(): boolean {
+    return this.you === null;
+  }
+
+  get isHost(): boolean {
+    return this.you !== null && this.you === this.host;
+  }
+
+  nameOf(id: number): string {
+    return this.roster.get(id) ?? `player ${id}`;
+  }
+
+  // ------------------------------------------------------------------------------ snapshots
+
+  /** Applies a snapshot (or the one in Joined). False if it did not apply. */
+  onSnapshot(body: SnapshotBody, now: number): boolean {
+    try {
+      applySnapshot(this.mirror, body);
+    } catch (e) {
+      if (!(e instanceof ApplyError)) throw e;
+      this.applyErrors++;
+      // Wait a little for the full snapshot the server sends to a client that fell behind; then resync.
+      this.brokenSince ??= now;
+      if (now - this.brokenSince > RESYNC_AFTER) {
+        this.brokenSince = now;
+        this.hooks.resyncNeeded();
+      }
+      return false;
+    }
+    this.brokenSince = null;
+    const frame: Frame = {
+      time: body.tick / this.tickRate,
+      tick: body.tick,
+      entities: cloneEntities(this.mirror),
+    };
+    this.buffer.push(frame);
+    this.clock.onSnapshot(frame.time, now);
+    this.snapshots++;
+    for (const ev of body.events) this.event(ev, frame, now);
+    this.reconcileSelf();
+    return true;
+  }
+
+  private myRow(): Int32Array | undefined {
+    return this.you === null ? undefined : this.mirror.entities.get(this.you);
+  }
+
+  private alive(row: Int32Array | undefined): boolean {
+    if (row === undefined) return false;
+    return !this.isArena || row[F.RESPAWN_OR_OWNER] === 0;
+  }
+
+  private reconcileSelf(): void {
+    const row = this.myRow();
+    if (row === undefined) return;
+    const server = { x: posFromQ(row[0]), y: posFromQ(row[1]) };
+    const ack = row[this.gi.ackField] >>> 0;
+    const alive = this.alive(row);
+    if (!this.predicting) {
+      this.predictor.reset(server, ack);
+      this.predicting = true;
+      this.wasAlive = alive;
+      return;
+    }
+    this.predictor.reconcile(server, ack, alive);
+    if (alive && !this.wasAlive) this.hooks.effect("respawn", server.x, server.y, playerHue(this.you!));
+    this.wasAlive = alive;
+  }
+
+  private event(ev: GameEvent, frame: Frame, now: number): void {
+    if (!this.isArena) return;
+    const at = (id: number): Vec => {
+      const r = frame.entities.get(id);
+      return r === undefined ? { x: -1000, y: -1000 } : { x: posFromQ(r[F.X]), y: posFromQ(r[F.Y]) };
+    };
+    const me = this.you;
+    // What happens to us is shown at once (we are drawn in the present); the rest waits for the render clock.
+    if (me !== null && ev.kind === EVENT_HIT && ev.b === me) {
+      this.hitAt.set(me, now);
+      this.hooks.hurt();
+      const p = this.predictor.renderPos(1);
+      this.hooks.effect("hit", p.x, p.y, playerHue(me));
+      return;
+    }
+    if (me !== null && ev.kind === EVENT_KILL && ev.b === me) {
+      const p = this.predictor.renderPos(1);
+      this.hooks.effect("death", p.x, p.y, playerHue(me));
+      this.hooks.kill(ev.a, ev.b);
+      this.killedBy = ev.a === me ? null : this.nameOf(ev.a);
+      return;
+    }
+    if (me !== null && ev.kind === EVENT_RESPAWN && ev.a === me) return; // reconcileSelf shows it
+    const target = ev.kind === EVENT_RESPAWN ? ev.a : ev.b;
+    const p = at(target);
+    this.queue.push({ time: frame.time, ev, x: p.x, y: p.y, arrived: now });
+  }
+
+  /** Fires the queued events whose tick the render clock has reached. */
+  private fireEvents(renderTime: number, now: number): void {
+    while (this.queue.length > 0 && (this.queue[0].time <= renderTime || now - this.queue[0].arrived > 1)) {
+      const { ev, x, y } = this.queue.shift()!;
+      switch (ev.kind) {
+        case EVENT_HIT:
+          this.hitAt.set(ev.b, now);
+          this.hooks.effect("hit", x, y, playerHue(ev.b));
+          break;
+        case EVENT_KILL:
+          this.hooks.effect("death", x, y, playerHue(ev.b));
+          this.hooks.kill(ev.a, ev.b);
+          break;
+        case EVENT_RESPAWN:
+          this.hooks.effect("respawn", x, y, playerHue(ev.a));
+          break;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------ lobby events
+
+  lobbyEvent(kind: number, player: number, name: string): void {
+    switch (kind) {
+      case LobbyEventKind.JOINED:
+      case LobbyEventKind.BACK:
+        this.roster.set(player, name);
+        this.away.delete(player);
+        break;
+      case LobbyEventKind.LEFT:
+        this.roster.delete(player);
+        this.away.delete(player);
+        break;
+      case LobbyEventKind.AWAY:
+        this.away.add(player);
+        break;
+      case LobbyEventKind.HOST_CHANGED:
+        this.host = player;
+        break;
+      case LobbyEventKind.ROUND_RESTARTED:
+        this.queue = [];
+        this.killedBy = null;
+        break;
+    }
+  }
+
+  setRoster(host: number | null, roster: Array<{ id: number; name: string }>): void {
+    this.host = host;
+    this.roster = new Map(roster.map((r) => [r.id, r.name]));
+  }
+
+  // ------------------------------------------------------------------------------ input
+
+  /** Call once per animation frame: true when it is time to send the next input (at most one per frame). */
+  wantInput(dt: number): boolean {
+    const tick = 1 / this.tickRate;
+    this.inputAcc += dt;
+    if (this.inputAcc < tick) return false;
+    // Carry at most one tick over: a long frame must not turn into a burst of inputs.
+    this.inputAcc = Math.min(this.inputAcc - tick, tick);
+    return true;
+  }
+
+  /** Builds the next input from the controls and predicts its movement at once. */
+  makeInput(seq: number, dx: number, dy: number, fire: boolean, aimAt: Vec): PlayerInput {
+    const row = this.myRow();
+    const alive = this.alive(row);
+    const from = this.predictor.pos;
+    if (this.isArena) this.aim = Math.atan2(aimAt.y - from.y, aimAt.x - from.x);
+    this.predictor.apply(seq, dx, dy, alive);
+    // The server fires every cooldown ticks while the button is held; flash our muzzle at once.
+    this.sinceShot++;
+    if (this.isArena && fire && alive && this.sinceShot >= this.shotsCooldown) {
+      this.sinceShot = 0;
+      const r = this.gi.rules.radius + 12;
+      const p = this.predictor.pos;
+      this.hooks.effect("muzzle", p.x + Math.cos(this.aim) * r, p.y + Math.sin(this.aim) * r, playerHue(this.you!), this.aim);
+    }
+    return { seq, dx, dy, aim: this.aim, buttons: fire ? BUTTON_FIRE : 0 };
+  }
+
+  // ------------------------------------------------------------------------------ drawing
+
+  /** The world to draw now: others interpolated in the past, us predicted in the present. */
+  view(now: number, aimAt: Vec | null): { players: PlayerView[]; projectiles: ProjectileView[] } {
+    const t = this.clock.renderTime(now);
+    this.lastRenderTime = t;
+    const sample = this.buffer.sample(t, this.blend, MAX_EXTRAPOLATION);
+    this.extrapolated = sample.extrapolated;
+    this.fireEvents(t, now);
+
+    const players: PlayerView[] = [];
+    const projectiles: ProjectileView[] = [];
+    const seen = new Set<number>();
+    for (const [id, v] of sample.entities) {
+      const kind = this.isArena ? v[F.KIND] : KIND_PLAYER;
+      if (kind === KIND_PROJECTILE) {
+        const owner = v[F.RESPAWN_OR_OWNER];
+        const angle = angleFromQ(v[F.AIM]);
+        const x = posFromQ(v[F.X]);
+        const y = posFromQ(v[F.Y]);
+        projectiles.push({ id, x, y, angle, hue: playerHue(owner) });
+        seen.add(id);
+        if (!this.seenProjectiles.has(id) && owner !== this.you) {
+          // Someone else's new shot: flash at its start, just off the barrel.
+          this.hooks.effect("muzzle", x - Math.cos(angle) * 4, y - Math.sin(angle) * 4, playerHue(owner), angle);
+        }
+        continue;
+      }
+      if (id === this.you) continue;
+      if (this.isArena && v[F.RESPAWN_OR_OWNER] !== 0) continue; // dead: waiting to respawn
+      players.push({
+        id,
+        x: posFromQ(v[0]),
+        y: posFromQ(v[1]),
+        aim: this.isArena ? angleFromQ(v[F.AIM]) : 0,
+        hp: this.isArena ? v[F.HP] : 0,
+        maxHp: this.gi.maxHp,
+        name: this.nameOf(id),
+        hue: playerHue(id),
+        me: false,
+        hitFlash: this.flash(id, now),
+      });
+    }
+    this.seenProjectiles = seen;
+
+    const row = this.myRow();
+    if (this.you !== null && row !== undefined && this.alive(row)) {
+      const p = this.predictor.renderPos(this.inputAcc * this.tickRate);
+      if (this.isArena && aimAt !== null) this.aim = Math.atan2(aimAt.y - p.y, aimAt.x - p.x);
+      players.push({
+        id: this.you,
+        x: p.x,
+        y: p.y,
+        aim: this.aim,
+        hp: this.isArena ? row[F.HP] : 0,
+        maxHp: this.gi.maxHp,
+        name: this.nameOf(this.you),
+        hue: playerHue(this.you),
+        me: true,
+        hitFlash: this.flash(this.you, now),
+      });
+    }
+    return { players, projectiles };
+  }
+
+  private flash(id: number, now: number): number {
+    const at = this.hitAt.get(id);
+    return at === undefined ? 0 : Math.max(0, 1 - (now - at) / HIT_FLASH);
+  }
+
+  /** Seconds until we respawn, or null while alive (or spectating). */
+  respawnIn(now: number): number | null {
+    const row = this.myRow();
+    if (!this.isArena || row === undefined || row[F.RESPAWN_OR_OWNER] === 0) return null;
+    const serverTick = this.clock.serverNow(now) * this.tickRate;
+    return Math.max(0, (row[F.RESPAWN_OR_OWNER] - serverTick) / this.tickRate);
+  }
+
+  /** Everyone seated, best first. */
+  scores(): ScoreRow[] {
+    const rows: ScoreRow[] = [];
+    const seen = new Set<number>();
+    for (const [id, v] of this.mirror.entities) {
+      if (this.isArena && v[F.KIND] !== KIND_PLAYER) continue;
+      seen.add(id);
+      rows.push({
+        id,
+        name: this.nameOf(id),
+        hue: playerHue(id),
+        kills: this.isArena ? v[F.KILLS] : 0,
+        deaths: this.isArena ? v[F.DEATHS] : 0,
+        me: id === this.you,
+        away: this.away.has(id),
+      });
+    }
+    // Seated players whose entity has not arrived yet still belong on the board.
+    for (const [id, name] of this.roster) {
+      if (!seen.has(id)) rows.push({ id, name, hue: playerHue(id), kills: 0, deaths: 0, me: id === this.you, away: this.away.has(id) });
+    }
+    return rows.sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);
+  }
+}

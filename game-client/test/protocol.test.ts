@@ -1,0 +1,102 @@
+// Codec tests: our encoder against known bytes (some written by the Rust server's encoder), our decoder on server frames.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ProtocolError, decodeServer, encodeClient, floatAim } from "../src/protocol";
+import { hex, rust, unhex } from "./helpers";
+
+test("Hello [0, 1, \"ann\", nil] encodes to 94 00 01 a3 61 6e 6e c0", () => {
+  const bytes = encodeClient({ type: "hello", version: 1, name: "ann", token: null });
+  assert.equal(hex(bytes), "940001a3616e6ec0");
+  assert.equal(hex(bytes), rust.hello, "same bytes as the server's encoder");
+});
+
+test("Hello with a reconnect token carries it as a string", () => {
+  const bytes = encodeClient({ type: "hello", version: 1, name: "a", token: "tk" });
+  assert.equal(hex(bytes), "940001a161a2746b");
+});
+
+test("Input is byte-identical to the server's encoding of the same input", () => {
+  const bytes = encodeClient({ type: "input", seq: 5, dx: 1, dy: -1, aim: 1.5, buttons: 1 });
+  // [7, 5, 1, -1, float32 1.5, 1]
+  assert.equal(hex(bytes), "96070501ffca3fc0000001");
+  assert.equal(hex(bytes), rust.input);
+});
+
+test("an integral aim still goes out as a float, never an int", () => {
+  const bytes = encodeClient({ type: "input", seq: 1, dx: 0, dy: 0, aim: 0, buttons: 0 });
+  assert.equal(bytes[0], 0x96);
+  assert.equal(bytes[5], 0xca, "aim (after type, seq, dx, dy) must be a float32 marker");
+  assert.notEqual(floatAim(3), 3);
+  assert.ok(Math.abs(floatAim(3) - 3) < 1e-5);
+  assert.equal(floatAim(0.25), 0.25);
+  assert.ok(Number.isFinite(floatAim(Number.NaN)), "NaN never reaches the wire");
+});
+
+test("other client messages", () => {
+  const cases: Array<[Parameters<typeof encodeClient>[0], string]> = [
+    [{ type: "listLobbies", game: null }, "9201c0"],
+    [{ type: "createLobby", name: "x", game: "arena", maxPlayers: 8, public: true }, "9502a178a56172656e6108c3"],
+    [{ type: "join", lobby: "ABCDEF" }, "9203a6414243444546"],
+    [{ type: "join", lobby: 7 }, "920307"],
+    [{ type: "spectate", lobby: "ABCDEF" }, "9204a6414243444546"],
+    [{ type: "quickJoin", game: "arena" }, "9205a56172656e61"],
+    [{ type: "leave" }, "9106"],
+    [{ type: "chat", text: "hi" }, "9208a26869"],
+    [{ type: "ping", nonce: 300 }, "9209cd012c"],
+    [{ type: "restartRound" }, "910a"],
+  ];
+  for (const [msg, want] of cases) assert.equal(hex(encodeClient(msg)), want, msg.type);
+});
+
+test("decodes Welcome, LobbyList, Chat, Error and Pong as the server encodes them", () => {
+  assert.deepEqual(decodeServer(unhex(rust.welcome)), {
+    type: "welcome",
+    version: 1,
+    session: 42,
+    token: "tok-abc",
+    tickRate: 30,
+    snapshotRate: 30,
+  });
+  assert.deepEqual(decodeServer(unhex(rust.lobby_list)), {
+    type: "lobbyList",
+    lobbies: [{ id: 3, code: "ABCDEF", name: "fun", game: "arena", players: 2, maxPlayers: 8 }],
+  });
+  assert.deepEqual(decodeServer(unhex(rust.chat)), { type: "chat", from: 2, name: "bob", text: "hi" });
+  assert.deepEqual(decodeServer(unhex(rust.error)), { type: "error", code: 5, message: "lobby is full" });
+  assert.deepEqual(decodeServer(unhex(rust.pong)), { type: "pong", nonce: 2 ** 40 });
+});
+
+test("decodes Joined with its roster and embedded full snapshot", () => {
+  const m = decodeServer(unhex(rust.match_frames[0]));
+  assert.ok(m !== null && m.type === "joined");
+  assert.equal(m.code, "QWERTY");
+  assert.equal(m.name, "test lobby");
+  assert.equal(m.game, "arena");
+  assert.equal(m.you, 1);
+  assert.equal(m.host, 1);
+  assert.equal(m.tickRate, 30);
+  assert.equal(m.fieldCount, 9);
+  assert.deepEqual(m.roster, [
+    { id: 1, name: "ann" },
+    { id: 2, name: "bob" },
+    { id: 3, name: "cy" },
+  ]);
+  assert.equal(m.snapshot.tick, 1);
+  assert.equal(m.snapshot.baseDelta, 0);
+});
+
+test("decodes nil you/host (a spectator), Left, Roster and LobbyEvent", () => {
+  // [8, 9, "kicked"]
+  assert.deepEqual(decodeServer(unhex("930809a66b69636b6564")), { type: "left", lobby: 9, reason: "kicked" });
+  // [9, nil, [[1, "a"]]]
+  assert.deepEqual(decodeServer(unhex("9309c0919201a161")), { type: "roster", host: null, roster: [{ id: 1, name: "a" }] });
+  // [4, 3, 2, "bob"]
+  assert.deepEqual(decodeServer(unhex("94040302a3626f62")), { type: "lobbyEvent", kind: 3, player: 2, name: "bob" });
+});
+
+test("malformed frames are refused; unknown types are skipped", () => {
+  assert.throws(() => decodeServer(unhex("c1")), ProtocolError);
+  assert.throws(() => decodeServer(unhex("a3616263")), ProtocolError, "not an array");
+  assert.throws(() => decodeServer(unhex("9206a161")), ProtocolError, "pong nonce must be an int");
+  assert.equal(decodeServer(unhex("9163")), null, "type 99 is unknown to this client");
+});
