@@ -316,6 +316,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             ClientMsg::Chat { text } => self.on_chat(text).await,
             ClientMsg::Ping { nonce } => self.send(&ServerMsg::Pong { nonce }).await,
             ClientMsg::RestartRound => self.on_restart().await,
+            ClientMsg::Resync => self.on_resync().await,
         }
     }
 
@@ -661,6 +662,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 .await;
         };
         let cmd = LobbyCommand::Restart {
+            member: l.member,
+            session: self.id,
+        };
+        if l.shared.inbox.try_send(cmd).is_err() {
+            return self
+                .error(ErrorCode::Overloaded, "the lobby is busy; try again")
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn on_resync(&mut self) -> Result<(), End> {
+        let Some(l) = &self.lobby else {
+            return self
+                .error(ErrorCode::NotAllowed, "you are not in a lobby")
+                .await;
+        };
+        let cmd = LobbyCommand::Resync {
             member: l.member,
             session: self.id,
         };

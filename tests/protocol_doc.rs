@@ -350,6 +350,7 @@ fn examples() -> Vec<Example> {
             },
         ),
         client("restart-round", ClientMsg::RestartRound),
+        client("resync", ClientMsg::Resync),
         // Server to client.
         server(
             "welcome",
@@ -525,6 +526,7 @@ fn every_message_gets_an_example() {
         ClientMsg::Chat { .. } => "Chat",
         ClientMsg::Ping { .. } => "Ping",
         ClientMsg::RestartRound => "RestartRound",
+        ClientMsg::Resync => "Resync",
     };
     let server_name = |m: &ServerMsg| match m {
         ServerMsg::Welcome { .. } => "Welcome",
@@ -581,6 +583,7 @@ fn message_type_tables_list_exactly_the_known_types() {
         (ClientMsg::CHAT, "Chat"),
         (ClientMsg::PING, "Ping"),
         (ClientMsg::RESTART_ROUND, "RestartRound"),
+        (ClientMsg::RESYNC, "Resync"),
     ];
     let server_consts = [
         (ServerMsg::WELCOME, "Welcome"),
@@ -1041,8 +1044,8 @@ fn decoder_accepts_what_the_doc_promises_and_refuses_the_rest() {
     ));
     // Unknown types, missing fields, out-of-range values, trailing bytes, non-arrays.
     assert_eq!(
-        decode_client(&[0x91, 0x0b]),
-        Err(DecodeError::UnknownType(11))
+        decode_client(&[0x91, 0x0c]),
+        Err(DecodeError::UnknownType(12))
     );
     assert!(matches!(
         decode_client(&[0x91, 0x07]),

@@ -374,6 +374,10 @@ impl Game for Arena {
         table.finish();
     }
 
+    fn input_buffer(&self) -> usize {
+        3
+    }
+
     fn restart(&mut self, tick: Tick) {
         self.tick = tick.0;
         self.projectiles.clear();

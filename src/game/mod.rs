@@ -1,6 +1,6 @@
 //! The `Game` trait and the bundled games. Pure and deterministic: a seeded RNG, a fixed dt, no I/O.
 
-mod arena;
+pub mod arena;
 mod walkers;
 
 pub use arena::{Arena, ArenaRules};
@@ -30,6 +30,12 @@ pub trait Game: Send + 'static {
     fn write_table(&self, table: &mut EntityTable);
     /// Starts a new round: scores reset, everyone respawns.
     fn restart(&mut self, tick: Tick);
+    /// How many inputs may wait per player, applied one per tick. 1 means "the latest input
+    /// wins" (walkers, as WORKLOAD.md defines it); more lets a client that sends one input per
+    /// tick have every one applied despite network jitter, so its prediction matches exactly.
+    fn input_buffer(&self) -> usize {
+        1
+    }
 }
 
 /// The bundled games, by their wire name.

@@ -67,6 +67,16 @@ pub enum LobbyCommand {
         member: usize,
         session: SessionId,
     },
+    Resync {
+        member: usize,
+        session: SessionId,
+    },
+    /// The world table the lobby sent at `tick`, while it is still in its history (for tests and
+    /// tools inside the process; nothing on the network can send this).
+    Inspect {
+        tick: crate::protocol::Tick,
+        reply: oneshot::Sender<Option<crate::snapshot::EntityTable>>,
+    },
 }
 
 /// How a connection reaches a lobby.
@@ -229,5 +239,9 @@ fn handle(state: &mut LobbyState, links: &mut Links, cmd: LobbyCommand) {
             text,
         } => state.chat(member, session, &text, links),
         LobbyCommand::Restart { member, session } => state.restart(member, session, links),
+        LobbyCommand::Resync { member, session } => state.resync(member, session),
+        LobbyCommand::Inspect { tick, reply } => {
+            let _ = reply.send(state.world_at(tick).cloned());
+        }
     }
 }

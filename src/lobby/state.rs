@@ -12,6 +12,7 @@ use crate::protocol::{
 use crate::snapshot::{DeltaEncoder, EntityTable};
 use bytes::Bytes;
 use slab::Slab;
+use std::collections::VecDeque;
 
 /// Everything a lobby needs to know about itself, fixed at creation.
 #[derive(Clone, Debug)]
@@ -124,7 +125,8 @@ struct Member {
     last_sent: Option<Tick>,
     behind_since: Option<Tick>,
     last_seq: u32,
-    pending: Option<PlayerInput>,
+    /// Inputs not yet applied, oldest first, at most the game's input buffer long.
+    pending: VecDeque<PlayerInput>,
     /// Buttons pressed by any input since the last tick, so a quick tap is not lost.
     buttons_latch: u8,
     chat_tokens: u32,
@@ -151,6 +153,7 @@ pub struct LobbyState {
     empty_since: Option<Tick>,
     closed: bool,
     stats: LobbyStats,
+    input_buffer: usize,
 }
 
 impl LobbyState {
@@ -158,6 +161,7 @@ impl LobbyState {
         let game = settings.game.create(settings.tick_rate, settings.seed);
         let history = History::new(settings.history, game.field_count());
         LobbyState {
+            input_buffer: game.input_buffer().max(1),
             game,
             tick: Tick(0),
             members: Slab::new(),
@@ -207,6 +211,11 @@ impl LobbyState {
     /// The newest world table (tests compare client mirrors against it).
     pub fn world(&self) -> Option<&EntityTable> {
         self.history.newest()
+    }
+
+    /// The world as it was sent at `tick`, while the history still holds it.
+    pub fn world_at(&self, tick: Tick) -> Option<&EntityTable> {
+        self.history.get(tick)
     }
 
     pub fn take_effects(&mut self) -> Vec<Effect> {
@@ -266,7 +275,7 @@ impl LobbyState {
             last_sent: None,
             behind_since: None,
             last_seq: 0,
-            pending: None,
+            pending: VecDeque::new(),
             buttons_latch: 0,
             chat_tokens: self.settings.chat_burst,
             chat_refill_at: self.tick,
@@ -353,7 +362,9 @@ impl LobbyState {
         if m.player.is_some() && m.token.is_some() && grace > 0 {
             m.connected = false;
             m.away_since = tick;
-            m.pending = Some(PlayerInput {
+            // Stand still while away (the seq is not advanced, so the ack does not move).
+            m.pending.clear();
+            m.pending.push_back(PlayerInput {
                 seq: m.last_seq,
                 ..Default::default()
             });
@@ -402,19 +413,34 @@ impl LobbyState {
 
     /// Records a player's input; it applies at the next tick. Old sequence numbers are ignored.
     pub fn input(&mut self, key: usize, session: SessionId, input: PlayerInput) {
+        let buffer = self.input_buffer;
         let Some(m) = self.member_of(key, session) else {
             return;
         };
         if m.player.is_none() {
             return;
         }
-        let newest = m.pending.map_or(m.last_seq, |p| p.seq.max(m.last_seq));
+        let newest = m
+            .pending
+            .back()
+            .map_or(m.last_seq, |p| p.seq.max(m.last_seq));
         m.buttons_latch |= input.buttons;
         if input.seq <= newest {
             self.stats.stale_inputs += 1;
             return;
         }
-        m.pending = Some(input);
+        m.pending.push_back(input);
+        // Past the buffer the oldest goes: a client running ahead must not build up latency.
+        while m.pending.len() > buffer {
+            m.pending.pop_front();
+        }
+    }
+
+    /// Asks for a full snapshot at the next snapshot tick (a client whose mirror went wrong).
+    pub fn resync(&mut self, key: usize, session: SessionId) {
+        if let Some(m) = self.member_of(key, session) {
+            m.last_sent = None;
+        }
     }
 
     /// A chat line to everyone in the lobby, rate-limited per member.
@@ -522,9 +548,10 @@ impl LobbyState {
         self.tick = Tick(self.tick.0.wrapping_add(1).max(1));
         let tick = self.tick;
 
-        // 1. Inputs: the latest per player, with any button tapped since the last tick.
+        // 1. Inputs: one per player per tick, oldest first (the game's input buffer decides how
+        // many may wait), with any button tapped since the last tick. No input: the last one holds.
         for (_, m) in self.members.iter_mut() {
-            if let (Some(p), Some(mut input)) = (m.player, m.pending.take()) {
+            if let (Some(p), Some(mut input)) = (m.player, m.pending.pop_front()) {
                 input.buttons |= m.buttons_latch;
                 m.buttons_latch = 0;
                 m.last_seq = m.last_seq.max(input.seq);
@@ -1235,6 +1262,87 @@ mod tests {
         }
         assert_eq!(l.players(), 0);
         assert!(l.take_effects().contains(&Effect::UnbindToken("t2".into())));
+    }
+
+    #[test]
+    fn arena_applies_every_input_one_per_tick_walkers_only_the_latest() {
+        let inp = |seq| PlayerInput {
+            seq,
+            dx: 1,
+            ..Default::default()
+        };
+        let mut arena = LobbyState::new(settings(GameKind::Arena, 2));
+        let mut sink = TestSink::default();
+        let a = arena.join(s(1), "ann".into(), false, None).unwrap();
+        arena.tick(&mut sink);
+        // Two inputs land in one tick (jitter): each gets its own tick, in order.
+        arena.input(a.member, s(1), inp(1));
+        arena.input(a.member, s(1), inp(2));
+        arena.tick(&mut sink);
+        assert_eq!(
+            arena
+                .world()
+                .unwrap()
+                .get(a.player.unwrap())
+                .unwrap()
+                .fields[2],
+            1
+        );
+        arena.tick(&mut sink);
+        assert_eq!(
+            arena
+                .world()
+                .unwrap()
+                .get(a.player.unwrap())
+                .unwrap()
+                .fields[2],
+            2
+        );
+        // A client far ahead is capped at the buffer: the oldest inputs go.
+        for seq in 3..=9 {
+            arena.input(a.member, s(1), inp(seq));
+        }
+        arena.tick(&mut sink);
+        assert_eq!(
+            arena
+                .world()
+                .unwrap()
+                .get(a.player.unwrap())
+                .unwrap()
+                .fields[2],
+            7
+        );
+
+        let mut walkers = LobbyState::new(settings(GameKind::Walkers, 2));
+        let w = walkers.join(s(1), "ann".into(), false, None).unwrap();
+        walkers.tick(&mut sink);
+        walkers.input(w.member, s(1), inp(1));
+        walkers.input(w.member, s(1), inp(2));
+        walkers.tick(&mut sink);
+        assert_eq!(
+            walkers
+                .world()
+                .unwrap()
+                .get(w.player.unwrap())
+                .unwrap()
+                .fields[2],
+            2
+        );
+    }
+
+    #[test]
+    fn resync_sends_a_full_snapshot_next() {
+        let mut l = LobbyState::new(settings(GameKind::Walkers, 2));
+        let mut sink = TestSink::default();
+        let a = l.join(s(1), "ann".into(), false, None).unwrap();
+        l.tick(&mut sink);
+        l.tick(&mut sink);
+        sink.take(s(1));
+        l.resync(a.member, s(1));
+        l.tick(&mut sink);
+        assert!(matches!(&sink.take(s(1))[..], [ServerMsg::Snapshot(b)] if b.base_delta == 0));
+        l.tick(&mut sink);
+        assert!(matches!(&sink.take(s(1))[..], [ServerMsg::Snapshot(b)] if b.base_delta == 1));
     }
 
     #[test]

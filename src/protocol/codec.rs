@@ -3,7 +3,8 @@
 use super::messages::{ClientMsg, ServerMsg};
 use serde::Serialize;
 
-/// Deepest nesting a frame may have. Our deepest message (a lobby list) is 3 levels; the margin lets
+/// Nesting limit handed to rmp-serde (a frame may nest at most 7 levels). Our deepest message,
+/// `Joined` (message, snapshot, events, event), is 4 levels; the margin lets
 /// later versions append fields, while a hostile `[[[[...]]]]` fails fast instead of recursing.
 pub const MAX_DEPTH: usize = 8;
 

@@ -52,16 +52,26 @@ pub struct PlayerInput {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientMsg {
     Hello(Hello),
-    ListLobbies { game: Option<String> },
+    ListLobbies {
+        game: Option<String>,
+    },
     CreateLobby(CreateLobby),
     Join(LobbyRef),
     Spectate(LobbyRef),
-    QuickJoin { game: String },
+    QuickJoin {
+        game: String,
+    },
     Leave,
     Input(PlayerInput),
-    Chat { text: String },
-    Ping { nonce: u64 },
+    Chat {
+        text: String,
+    },
+    Ping {
+        nonce: u64,
+    },
     RestartRound,
+    /// "My mirror went wrong": the next snapshot to this client is a full one.
+    Resync,
 }
 
 impl ClientMsg {
@@ -76,6 +86,7 @@ impl ClientMsg {
     pub const CHAT: u8 = 8;
     pub const PING: u8 = 9;
     pub const RESTART_ROUND: u8 = 10;
+    pub const RESYNC: u8 = 11;
 
     /// A short name for logs and metrics labels.
     pub fn kind(&self) -> &'static str {
@@ -91,6 +102,7 @@ impl ClientMsg {
             ClientMsg::Chat { .. } => "chat",
             ClientMsg::Ping { .. } => "ping",
             ClientMsg::RestartRound => "restart_round",
+            ClientMsg::Resync => "resync",
         }
     }
 }
@@ -414,9 +426,14 @@ impl Serialize for ClientMsg {
                 t.serialize_element(nonce)?;
                 t.end()
             }
-            ClientMsg::RestartRound => {
+            ClientMsg::RestartRound | ClientMsg::Resync => {
+                let tag = if matches!(self, ClientMsg::Resync) {
+                    Self::RESYNC
+                } else {
+                    Self::RESTART_ROUND
+                };
                 let mut t = s.serialize_tuple(1)?;
-                t.serialize_element(&Self::RESTART_ROUND)?;
+                t.serialize_element(&tag)?;
                 t.end()
             }
         }
@@ -468,6 +485,7 @@ impl<'de> Deserialize<'de> for ClientMsg {
                         nonce: req(&mut seq, "nonce")?,
                     },
                     ClientMsg::RESTART_ROUND => ClientMsg::RestartRound,
+                    ClientMsg::RESYNC => ClientMsg::Resync,
                     other => {
                         return Err(de::Error::custom(format_args!(
                             "unknown message type {other}"

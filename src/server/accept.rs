@@ -63,6 +63,52 @@ fn router(app: App) -> Router {
     r.fallback(http::static_files).with_state(app)
 }
 
+/// A server before it runs: tests keep its registry and metrics to look inside while it serves.
+pub struct Server {
+    app: App,
+}
+
+impl Server {
+    pub fn new(config: Arc<Config>, shutdown: CancellationToken) -> Server {
+        let metrics = Arc::new(Metrics::new());
+        let tasks = TaskTracker::new();
+        let registry = Registry::new(
+            config.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+            tasks.clone(),
+        );
+        Server {
+            app: App {
+                limits: ConnectionLimits::new(
+                    config.limits.max_connections,
+                    config.limits.max_connections_per_ip,
+                ),
+                config,
+                registry,
+                metrics,
+                shutdown,
+                tasks,
+                next_session: Arc::new(AtomicU64::new(1)),
+                refusals: Arc::new(Semaphore::new(64)),
+            },
+        }
+    }
+
+    pub fn registry(&self) -> Arc<Registry> {
+        self.app.registry.clone()
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.app.metrics.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled (see [`run`]).
+    pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
+        serve(self.app, listener).await
+    }
+}
+
 /// Serves until `shutdown` is cancelled, then closes every client (1001) and waits for them, for
 /// at most `server.shutdown_deadline`.
 pub async fn run(
@@ -70,27 +116,11 @@ pub async fn run(
     config: Arc<Config>,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let metrics = Arc::new(Metrics::new());
-    let tasks = TaskTracker::new();
-    let registry = Registry::new(
-        config.clone(),
-        metrics.clone(),
-        shutdown.clone(),
-        tasks.clone(),
-    );
-    let app = App {
-        limits: ConnectionLimits::new(
-            config.limits.max_connections,
-            config.limits.max_connections_per_ip,
-        ),
-        config: config.clone(),
-        registry,
-        metrics,
-        shutdown: shutdown.clone(),
-        tasks: tasks.clone(),
-        next_session: Arc::new(AtomicU64::new(1)),
-        refusals: Arc::new(Semaphore::new(64)),
-    };
+    Server::new(config, shutdown).serve(listener).await
+}
+
+async fn serve(app: App, listener: TcpListener) -> io::Result<()> {
+    let (config, shutdown, tasks) = (app.config.clone(), app.shutdown.clone(), app.tasks.clone());
     let router = router(app);
     info!(addr = %listener.local_addr()?, "listening");
     let mut backoff = Duration::from_millis(1);

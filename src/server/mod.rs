@@ -8,6 +8,6 @@ mod http;
 mod limits;
 mod ws;
 
-pub use accept::{bind, run};
+pub use accept::{bind, run, Server};
 pub use limits::ConnectionLimits;
 pub use ws::ws_config;
