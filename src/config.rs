@@ -67,6 +67,9 @@ pub struct Limits {
     #[serde(with = "humantime_serde")]
     pub flood_grace: Duration,
     pub max_decode_errors: u32,
+    /// SO_SNDBUF for each client socket in bytes; 0 leaves it to the OS (which autotunes it up to
+    /// several MiB). Set it to bound the kernel memory a client that stops reading can pin.
+    pub socket_send_buffer: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -126,6 +129,7 @@ impl Default for Limits {
             message_burst: 60,
             flood_grace: Duration::from_secs(3),
             max_decode_errors: 16,
+            socket_send_buffer: 0,
         }
     }
 }

@@ -140,6 +140,10 @@ async fn serve(app: App, listener: TcpListener) -> io::Result<()> {
         };
         backoff = Duration::from_millis(1);
         let _ = stream.set_nodelay(true);
+        if config.limits.socket_send_buffer > 0 {
+            let _ = socket2::SockRef::from(&stream)
+                .set_send_buffer_size(config.limits.socket_send_buffer);
+        }
         tasks.spawn(serve_connection(
             stream,
             peer,
