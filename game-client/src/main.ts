@@ -1,7 +1,7 @@
 // Wiring: connection, lobby screen, game session, input, rendering and HUD, driven by requestAnimationFrame.
 
 import { Effects } from "./effects";
-import { PILLARS, playerHue } from "./games";
+import { F, KIND_PLAYER, PILLARS, playerHue, posFromQ } from "./games";
 import { Hud } from "./hud";
 import { Controls } from "./input";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
@@ -74,6 +74,19 @@ class App {
     window.addEventListener("blur", () => this.stopMoving());
     setInterval(() => this.pollLobbies(), LOBBY_POLL_MS);
     setInterval(() => this.measure(), 1000);
+
+    // Test hook (read-only) for e2e/run.mjs and e2e/screenshots.mjs: what this page has been told.
+    (window as unknown as { __tickrelay: unknown }).__tickrelay = {
+      code: (): string | null => this.session?.code ?? null,
+      you: (): number | null => this.session?.you ?? null,
+      players: (): Array<{ id: number; x: number; y: number; alive: boolean }> => {
+        const s = this.session;
+        if (s === null) return [];
+        return [...s.mirror.entities]
+          .filter(([, v]) => !s.isArena || v[F.KIND] === KIND_PLAYER)
+          .map(([id, v]) => ({ id, x: posFromQ(v[F.X]), y: posFromQ(v[F.Y]), alive: !s.isArena || v[F.RESPAWN_OR_OWNER] === 0 }));
+      },
+    };
 
     this.net.connect(this.lobby.name);
     requestAnimationFrame((t) => this.frame(t));

@@ -1,0 +1,162 @@
+// Shared by the browser end-to-end test (run.mjs) and the README screenshot script (screenshots.mjs):
+// find Chromium, start the real tickrelay server on a free port, launch headless Chromium, clean up.
+
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** game-client/ */
+export const CLIENT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** the repository root */
+export const REPO = resolve(CLIENT, "..");
+export const DIST = join(CLIENT, "dist");
+export const ARTIFACTS = join(CLIENT, "e2e", "artifacts");
+
+/** Debian's `chromium` (Playwright cannot download its own browser here); CHROMIUM=/path overrides. */
+export function findChromium() {
+  return chromiumCandidates().find((p) => existsSync(p)) ?? null;
+}
+
+export function chromiumCandidates() {
+  return process.env.CHROMIUM ? [process.env.CHROMIUM] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+}
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** The server binary: TICKRELAY_BIN, else target/debug/tickrelay. Throws with the fix when missing. */
+export function serverBinary() {
+  const bin = process.env.TICKRELAY_BIN ? resolve(process.env.TICKRELAY_BIN) : join(REPO, "target", "debug", "tickrelay");
+  if (!existsSync(bin)) {
+    throw new Error(`server binary not found at ${bin}: run \`cargo build --bin tickrelay\` in ${REPO} (or set TICKRELAY_BIN)`);
+  }
+  if (!existsSync(join(DIST, "index.html"))) {
+    throw new Error(`the browser game is not built (${join(DIST, "index.html")} is missing): run \`npm run build\` in ${CLIENT}`);
+  }
+  return bin;
+}
+
+/**
+ * Starts `tickrelay --bind 127.0.0.1:0` serving dist/, and resolves once it prints its address.
+ * Returns { url, proc, log() } where log() is everything it wrote (for failure reports).
+ */
+export function startServer(bin, { timeoutMs = 15000, env = {} } = {}) {
+  const proc = spawn(bin, ["--bind", "127.0.0.1:0"], {
+    cwd: REPO, // so the default config/default.toml is read
+    env: { ...process.env, TICKRELAY__SERVER__CLIENT_DIR: DIST, TICKRELAY__SERVER__LOG: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const log = () => output;
+  return new Promise((resolvePromise, reject) => {
+    let out = "";
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`the server did not print its address within ${timeoutMs} ms\n${output}`));
+    }, timeoutMs);
+    proc.stdout.setEncoding("utf8");
+    proc.stderr.setEncoding("utf8");
+    proc.stderr.on("data", (d) => (output += d));
+    proc.stdout.on("data", (d) => {
+      output += d;
+      out += d;
+      const m = /tickrelay listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolvePromise({ url: m[1], proc, log });
+      }
+    });
+    proc.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`could not start ${bin}: ${e.message}`));
+    });
+    proc.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited early (code ${code}, signal ${signal})\n${output}`));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if it is still running after `graceMs`. */
+export async function stopServer(proc, graceMs = 3000) {
+  if (proc === null || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function launchChromium(executablePath) {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 20000 });
+}
+
+/** A page in a fresh browser context (its own storage, so its own saved name), with its errors recorded. */
+export async function newPage(browser, url, { width = 1024, height = 700 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForSelector("#conn-status.online", { state: "attached", timeout: 10000 });
+  return page;
+}
+
+/** Sets the player name on the lobby screen. */
+export async function setName(page, name) {
+  await page.fill("#name-input", name);
+}
+
+/** Creates a lobby from the lobby screen's create form and resolves with its code once in it. */
+export async function createLobby(page, { name, game = "arena", maxPlayers = 8, isPrivate = false }) {
+  const open = await page.$eval("#create-panel", (d) => d.open);
+  if (!open) await page.click("#create-panel > summary");
+  await page.fill("#create-name", name);
+  await page.selectOption("#create-game", game);
+  await page.fill("#create-max", String(maxPlayers));
+  await page.setChecked("#create-private", isPrivate);
+  await page.click("#create-btn");
+  return inGame(page);
+}
+
+/** Joins by code from the lobby screen and resolves once in the lobby. */
+export async function joinByCode(page, code) {
+  await page.fill("#join-code", code);
+  await page.click("#join-code-btn");
+  const got = await inGame(page);
+  if (got !== code) throw new Error(`joined ${got}, wanted ${code}`);
+  return got;
+}
+
+/** Waits for the game screen and the session, and returns the lobby code the HUD shows. */
+export async function inGame(page, timeout = 10000) {
+  await page.waitForFunction(
+    () => !document.getElementById("game-screen").hidden && window.__tickrelay?.code() != null,
+    null,
+    { timeout },
+  );
+  const code = (await page.textContent("#hud-code")).trim();
+  const hook = await page.evaluate(() => window.__tickrelay.code());
+  if (code !== hook) throw new Error(`#hud-code says ${code} but the session is in ${hook}`);
+  return code;
+}
+
+/** This page's own player id in its lobby. */
+export function you(page) {
+  return page.evaluate(() => window.__tickrelay.you());
+}
+
+/** Where `page` has been told player `id` is (from the snapshots it applied), or null. */
+export function positionOf(page, id) {
+  return page.evaluate((id) => window.__tickrelay.players().find((p) => p.id === id) ?? null, id);
+}

@@ -1,0 +1,280 @@
+// The browser end-to-end test: headless Chromium (Debian's `chromium`, driven by playwright-core)
+// against the real tickrelay server. Two pages join one lobby by code, one holds a movement key,
+// the other sees that player move. Screenshots go to e2e/artifacts/.
+//
+//   npm run e2e                 (needs target/debug/tickrelay and dist/: `make e2e` builds both)
+//   TICKRELAY_BIN=/path/to/tickrelay CHROMIUM=/path/to/chromium npm run e2e
+//
+// Without Chromium it skips with a loud message and exits 0, unless REQUIRE_BROWSER=1 (set by
+// .ci/run), where a missing browser is a failure.
+
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import {
+  ARTIFACTS,
+  chromiumCandidates,
+  createLobby,
+  findChromium,
+  inGame,
+  joinByCode,
+  launchChromium,
+  newPage,
+  positionOf,
+  serverBinary,
+  setName,
+  startServer,
+  stopServer,
+  you,
+} from "./lib.mjs";
+
+/** The whole run is killed after this long, whatever is hanging. */
+const WATCHDOG_MS = 90_000;
+/** How long player A holds the movement key. */
+const HOLD_MS = 1500;
+/** Arena rules (src/game/arena.rs): the world, the player radius and speed, and the pillars [x, y, r]. */
+const WORLD = { w: 1600, h: 1000 };
+const RADIUS = 18;
+const SPEED = 240;
+const PILLARS = [
+  [400, 300, 50],
+  [1200, 300, 50],
+  [400, 700, 50],
+  [1200, 700, 50],
+  [800, 500, 80],
+  [800, 150, 30],
+];
+const KEYS = [
+  { key: "d", dx: 1, dy: 0 },
+  { key: "a", dx: -1, dy: 0 },
+  { key: "s", dx: 0, dy: 1 },
+  { key: "w", dx: 0, dy: -1 },
+];
+
+const requireBrowser = process.env.REQUIRE_BROWSER === "1";
+const chromiumPath = findChromium();
+if (chromiumPath === null) {
+  const bar = "!".repeat(78);
+  const lines = [
+    bar,
+    `!!  e2e: ${requireBrowser ? "FAILED" : "SKIPPED"} - no Chromium found (looked for ${chromiumCandidates().join(", ")};`,
+    "!!  set CHROMIUM=/path/to/chromium to use another one).",
+    "!!  The browser end-to-end test did NOT run. Install it with: apt-get install chromium",
+    requireBrowser ? "!!  REQUIRE_BROWSER=1 is set, so this is a FAILURE." : "!!  (Set REQUIRE_BROWSER=1 to make this a failure, as CI does.)",
+    bar,
+  ];
+  console.error(lines.join("\n"));
+  if (requireBrowser) {
+    console.log("e2e: 0 passed, 1 failed");
+    process.exit(1);
+  }
+  console.log("e2e: 0 passed, 0 failed (skipped: no Chromium)");
+  process.exit(0);
+}
+
+let server = null;
+let browser = null;
+const pages = [];
+
+async function cleanup() {
+  try {
+    await browser?.close();
+  } catch {
+    // already gone
+  }
+  await stopServer(server?.proc ?? null);
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`e2e: still running after ${WATCHDOG_MS / 1000} s; giving up`);
+  console.log("e2e: 0 passed, 1 failed");
+  server?.proc.kill("SIGKILL");
+  browser?.close().catch(() => {});
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    server?.proc.kill("SIGKILL");
+    process.exit(130);
+  });
+}
+
+/** How far a player at `p` can walk along (dx, dy) before a wall or a pillar stops it. */
+function room(p, { dx, dy }) {
+  let free = dx > 0 ? WORLD.w - RADIUS - p.x : dx < 0 ? p.x - RADIUS : dy > 0 ? WORLD.h - RADIUS - p.y : p.y - RADIUS;
+  for (const [cx, cy, r] of PILLARS) {
+    const along = (cx - p.x) * dx + (cy - p.y) * dy;
+    const perp = Math.abs((cx - p.x) * dy - (cy - p.y) * dx);
+    const reach = r + RADIUS;
+    if (along > 0 && perp < reach) free = Math.min(free, along - Math.sqrt(reach * reach - perp * perp));
+  }
+  return Math.max(0, free);
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function shot(page, name) {
+  const path = join(ARTIFACTS, name);
+  await page.screenshot({ path });
+  return path;
+}
+
+// ------------------------------------------------------------------------------ the tests
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const shared = {};
+
+test("two pages join one lobby by code; B sees A move while A holds a movement key", async ({ url }) => {
+  const a = await newPage(browser, url);
+  pages.push(["a", a]);
+  await setName(a, "alice");
+  const code = await createLobby(a, { name: "e2e lobby", isPrivate: true });
+  assert(/^[A-Z0-9]{6}$/.test(code), `lobby code ${JSON.stringify(code)} is not 6 letters and digits`);
+  const hash = await a.evaluate(() => location.hash);
+  assert(hash === `#${code}`, `A's address bar shows ${JSON.stringify(hash)}, wanted #${code}`);
+
+  const b = await newPage(browser, url);
+  pages.push(["b", b]);
+  await setName(b, "bob");
+  await joinByCode(b, code);
+
+  const aId = await you(a);
+  const bId = await you(b);
+  assert(aId !== null && bId !== null && aId !== bId, `player ids: A ${aId}, B ${bId}`);
+  // B has A's entity (and A has B's), and both scoreboards list both names.
+  await b.waitForFunction((id) => window.__tickrelay.players().some((p) => p.id === id), aId, { timeout: 5000 });
+  await a.waitForFunction((id) => window.__tickrelay.players().some((p) => p.id === id), bId, { timeout: 5000 });
+  for (const p of [a, b]) {
+    await p.waitForFunction(
+      () => {
+        const t = document.getElementById("scoreboard").textContent;
+        return t.includes("alice") && t.includes("bob");
+      },
+      null,
+      { timeout: 5000 },
+    );
+  }
+
+  const start = await positionOf(b, aId);
+  const own = await positionOf(a, aId);
+  assert(start !== null && own !== null, "no position for A");
+  assert(Math.hypot(start.x - own.x, start.y - own.y) < 1, `B sees A at ${fmt(start)} but A is at ${fmt(own)}`);
+
+  // The direction with the most room (a pillar or a wall may be right next to a random spawn).
+  const dir = KEYS.map((k) => ({ ...k, free: room(start, k) })).sort((x, y) => y.free - x.free)[0];
+  const expected = Math.min(dir.free, (SPEED * HOLD_MS) / 1000);
+  assert(expected > 150, `no room to walk from ${fmt(start)}`);
+
+  await a.keyboard.down(dir.key);
+  await a.waitForTimeout(HOLD_MS); // holding the key for a while is the action under test
+  await a.keyboard.up(dir.key);
+
+  const minMove = expected * 0.5;
+  try {
+    await b.waitForFunction(
+      ({ id, start, dx, dy, minMove }) => {
+        const p = window.__tickrelay.players().find((q) => q.id === id);
+        return p !== undefined && (p.x - start.x) * dx + (p.y - start.y) * dy >= minMove;
+      },
+      { id: aId, start, dx: dir.dx, dy: dir.dy, minMove },
+      { timeout: 5000 },
+    );
+  } catch {
+    const now = await positionOf(b, aId);
+    throw new Error(
+      `A held "${dir.key}" for ${HOLD_MS} ms but B sees A at ${fmt(now)}, from ${fmt(start)}; wanted at least ${minMove.toFixed(0)} units along (${dir.dx}, ${dir.dy})`,
+    );
+  }
+
+  // Once A stops, B and A agree on where A is (both from the server's snapshots).
+  let last = null;
+  const end = await pollUntil(5000, async () => {
+    const [own, seen] = await Promise.all([positionOf(a, aId), positionOf(b, aId)]);
+    const still = last !== null && own !== null && Math.hypot(own.x - last.x, own.y - last.y) < 0.01;
+    last = own;
+    return still && seen !== null && Math.hypot(seen.x - own.x, seen.y - own.y) < 1 ? seen : null;
+  }, () => `A and B never agreed on where A stopped: A says ${fmt(last)}`);
+  const moved = (end.x - start.x) * dir.dx + (end.y - start.y) * dir.dy;
+  const sideways = Math.abs((end.x - start.x) * dir.dy - (end.y - start.y) * dir.dx);
+  assert(moved >= minMove, `A moved only ${moved.toFixed(1)} units as B sees it`);
+  assert(moved <= expected + 40, `A moved ${moved.toFixed(1)} units in ${HOLD_MS} ms, more than ${SPEED} u/s allows`);
+  assert(sideways < 60, `A drifted ${sideways.toFixed(1)} units sideways while walking straight`);
+  console.log(`  A held "${dir.key}" ${HOLD_MS} ms; B saw A go from ${fmt(start)} to ${fmt(end)} (${moved.toFixed(0)} units)`);
+
+  console.log(`  screenshots: ${await shot(a, "a.png")}, ${await shot(b, "b.png")}`);
+  shared.code = code;
+  shared.names = ["alice", "bob"];
+});
+
+test("an invite link (/#CODE) joins that lobby", async ({ url }) => {
+  assert(shared.code !== undefined, "needs the lobby from the first test");
+  const c = await newPage(browser, `${url}/#${shared.code}`);
+  pages.push(["c", c]);
+  const code = await inGame(c);
+  assert(code === shared.code, `the invite link put C in ${code}, wanted ${shared.code}`);
+  await c.waitForFunction(() => window.__tickrelay.players().length >= 3, null, { timeout: 5000 });
+  const [, a] = pages.find(([n]) => n === "a");
+  const cId = await you(c);
+  await a.waitForFunction((id) => window.__tickrelay.players().some((p) => p.id === id), cId, { timeout: 5000 });
+});
+
+/** Calls `f` every 100 ms until it returns non-null (that value), for at most `timeoutMs`. */
+async function pollUntil(timeoutMs, f, why) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`${why()} (after ${timeoutMs} ms)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function fmt(p) {
+  return p === null || p === undefined ? "nowhere" : `(${p.x.toFixed(1)}, ${p.y.toFixed(1)})`;
+}
+
+// ------------------------------------------------------------------------------ the run
+
+let passed = 0;
+let failed = 0;
+const t0 = Date.now();
+try {
+  rmSync(ARTIFACTS, { recursive: true, force: true }); // no stale screenshots from an earlier run
+  mkdirSync(ARTIFACTS, { recursive: true });
+  server = await startServer(serverBinary());
+  console.log(`e2e: server at ${server.url}, browser ${chromiumPath}`);
+  browser = await launchChromium(chromiumPath);
+  console.log(`e2e: Chromium ${browser.version()}`);
+  for (const t of tests) {
+    const started = Date.now();
+    try {
+      await t.fn({ url: server.url });
+      for (const [name, page] of pages) {
+        if (page.errors.length > 0) throw new Error(`page ${name} threw: ${page.errors.join("; ")}`);
+      }
+      passed++;
+      console.log(`ok   - ${t.name} (${Date.now() - started} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL - ${t.name} (${Date.now() - started} ms)\n  ${String(e?.stack ?? e).split("\n").join("\n  ")}`);
+      for (const [name, page] of pages) {
+        try {
+          console.log(`  screenshot of page ${name}: ${await shot(page, `failure-${name}.png`)}`);
+        } catch {
+          // the page is gone
+        }
+      }
+    }
+  }
+} catch (e) {
+  failed++;
+  console.log(`FAIL - e2e setup\n  ${String(e?.message ?? e).split("\n").join("\n  ")}`);
+} finally {
+  await cleanup();
+}
+if (failed > 0 && server !== null) console.log(`--- server output ---\n${server.log()}---`);
+console.log(`e2e: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+process.exit(failed > 0 ? 1 : 0);
