@@ -2,7 +2,8 @@
 // find Chromium, start the real tickrelay server on a free port, launch headless Chromium, clean up.
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,11 +51,16 @@ export function serverBinary() {
  * Returns { url, proc, log() } where log() is everything it wrote (for failure reports).
  */
 export function startServer(bin, { timeoutMs = 15000, env = {} } = {}) {
+  // A private copy of dist/: a `npm run build` elsewhere (it empties dist/ first) must not pull
+  // the game out from under a running test.
+  const copy = mkdtempSync(join(tmpdir(), "tickrelay-e2e-dist-"));
+  cpSync(DIST, copy, { recursive: true });
   const proc = spawn(bin, ["--bind", "127.0.0.1:0"], {
     cwd: REPO, // so the default config/default.toml is read
-    env: { ...process.env, TICKRELAY__SERVER__CLIENT_DIR: DIST, TICKRELAY__SERVER__LOG: "warn", ...env },
+    env: { ...process.env, TICKRELAY__SERVER__CLIENT_DIR: copy, TICKRELAY__SERVER__LOG: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  proc.once("exit", () => rmSync(copy, { recursive: true, force: true }));
   let output = "";
   const log = () => output;
   return new Promise((resolvePromise, reject) => {
@@ -101,12 +107,15 @@ export async function launchChromium(executablePath) {
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 20000 });
 }
 
-/** A page in a fresh browser context (its own storage, so its own saved name), with its errors recorded. */
-export async function newPage(browser, url, { width = 1024, height = 700 } = {}) {
+/** A page in a fresh browser context (its own storage, so its own saved name), with its errors and console recorded. */
+export async function newPage(browser, url, { width = 1024, height = 700, track } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   page.errors = [];
+  page.console = [];
   page.on("pageerror", (e) => page.errors.push(String(e)));
+  page.on("console", (m) => page.console.push(`${m.type()}: ${m.text()}`));
+  track?.(page); // before loading, so a page that never comes up is still reported
   await page.goto(url);
   await page.waitForSelector("#conn-status.online", { state: "attached", timeout: 10000 });
   return page;
@@ -159,4 +168,25 @@ export function you(page) {
 /** Where `page` has been told player `id` is (from the snapshots it applied), or null. */
 export function positionOf(page, id) {
   return page.evaluate((id) => window.__tickrelay.players().find((p) => p.id === id) ?? null, id);
+}
+
+/** What a page was doing, for a failure report: address, screen, connection, errors, console. */
+export async function describePage(page) {
+  let state;
+  try {
+    state = await page.evaluate(() => ({
+      url: location.href,
+      screen: document.getElementById("game-screen").hidden ? "lobby" : "game",
+      status: document.getElementById("conn-status").textContent,
+      lobbyError: document.getElementById("lobby-error").textContent,
+      hud: document.getElementById("banner").hidden ? "" : document.getElementById("banner").textContent,
+      players: window.__tickrelay?.players() ?? null,
+    }));
+  } catch (e) {
+    state = { unavailable: String(e) };
+  }
+  const lines = [JSON.stringify(state)];
+  for (const e of page.errors) lines.push(`pageerror: ${e}`);
+  for (const c of page.console.slice(-20)) lines.push(`console ${c}`);
+  return lines.join("\n");
 }

@@ -14,6 +14,7 @@ import {
   ARTIFACTS,
   chromiumCandidates,
   createLobby,
+  describePage,
   findChromium,
   inGame,
   joinByCode,
@@ -92,6 +93,8 @@ const watchdog = setTimeout(() => {
   process.exit(1);
 }, WATCHDOG_MS);
 watchdog.unref();
+// However this process ends (even on a crash, or EPIPE when piped into `head`), the server goes with it.
+process.on("exit", () => server?.proc.kill("SIGKILL"));
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, () => {
     server?.proc.kill("SIGKILL");
@@ -111,6 +114,9 @@ function room(p, { dx, dy }) {
   return Math.max(0, free);
 }
 
+/** Thrown by a test that cannot run because one before it failed. */
+class Skip extends Error {}
+
 function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
@@ -128,16 +134,14 @@ const test = (name, fn) => tests.push({ name, fn });
 const shared = {};
 
 test("two pages join one lobby by code; B sees A move while A holds a movement key", async ({ url }) => {
-  const a = await newPage(browser, url);
-  pages.push(["a", a]);
+  const a = await newPage(browser, url, { track: (p) => pages.push(["a", p]) });
   await setName(a, "alice");
   const code = await createLobby(a, { name: "e2e lobby", isPrivate: true });
   assert(/^[A-Z0-9]{6}$/.test(code), `lobby code ${JSON.stringify(code)} is not 6 letters and digits`);
   const hash = await a.evaluate(() => location.hash);
   assert(hash === `#${code}`, `A's address bar shows ${JSON.stringify(hash)}, wanted #${code}`);
 
-  const b = await newPage(browser, url);
-  pages.push(["b", b]);
+  const b = await newPage(browser, url, { track: (p) => pages.push(["b", p]) });
   await setName(b, "bob");
   await joinByCode(b, code);
 
@@ -200,8 +204,11 @@ test("two pages join one lobby by code; B sees A move while A holds a movement k
   const moved = (end.x - start.x) * dir.dx + (end.y - start.y) * dir.dy;
   const sideways = Math.abs((end.x - start.x) * dir.dy - (end.y - start.y) * dir.dx);
   assert(moved >= minMove, `A moved only ${moved.toFixed(1)} units as B sees it`);
-  assert(moved <= expected + 40, `A moved ${moved.toFixed(1)} units in ${HOLD_MS} ms, more than ${SPEED} u/s allows`);
-  assert(sideways < 60, `A drifted ${sideways.toFixed(1)} units sideways while walking straight`);
+  // Loose on purpose: the inputs go out from A's animation frames, so on a loaded machine the key's
+  // release can reach the server a few hundred ms after the test let go of it.
+  const most = (SPEED * (HOLD_MS + 1000)) / 1000;
+  assert(moved <= most, `A moved ${moved.toFixed(1)} units for a ${HOLD_MS} ms key press, more than ${SPEED} u/s allows`);
+  assert(sideways < 100, `A drifted ${sideways.toFixed(1)} units sideways while walking straight`);
   console.log(`  A held "${dir.key}" ${HOLD_MS} ms; B saw A go from ${fmt(start)} to ${fmt(end)} (${moved.toFixed(0)} units)`);
 
   console.log(`  screenshots: ${await shot(a, "a.png")}, ${await shot(b, "b.png")}`);
@@ -210,9 +217,8 @@ test("two pages join one lobby by code; B sees A move while A holds a movement k
 });
 
 test("an invite link (/#CODE) joins that lobby", async ({ url }) => {
-  assert(shared.code !== undefined, "needs the lobby from the first test");
-  const c = await newPage(browser, `${url}/#${shared.code}`);
-  pages.push(["c", c]);
+  if (shared.code === undefined) throw new Skip("needs the lobby from the first test");
+  const c = await newPage(browser, `${url}/#${shared.code}`, { track: (p) => pages.push(["c", p]) });
   const code = await inGame(c);
   assert(code === shared.code, `the invite link put C in ${code}, wanted ${shared.code}`);
   await c.waitForFunction(() => window.__tickrelay.players().length >= 3, null, { timeout: 5000 });
@@ -240,6 +246,7 @@ function fmt(p) {
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const t0 = Date.now();
 try {
   rmSync(ARTIFACTS, { recursive: true, force: true }); // no stale screenshots from an earlier run
@@ -258,9 +265,15 @@ try {
       passed++;
       console.log(`ok   - ${t.name} (${Date.now() - started} ms)`);
     } catch (e) {
+      if (e instanceof Skip) {
+        skipped++;
+        console.log(`skip - ${t.name} (${e.message})`);
+        continue;
+      }
       failed++;
       console.log(`FAIL - ${t.name} (${Date.now() - started} ms)\n  ${String(e?.stack ?? e).split("\n").join("\n  ")}`);
       for (const [name, page] of pages) {
+        console.log(`  page ${name}: ${(await describePage(page)).split("\n").join("\n    ")}`);
         try {
           console.log(`  screenshot of page ${name}: ${await shot(page, `failure-${name}.png`)}`);
         } catch {
@@ -276,5 +289,6 @@ try {
   await cleanup();
 }
 if (failed > 0 && server !== null) console.log(`--- server output ---\n${server.log()}---`);
-console.log(`e2e: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+const skips = skipped > 0 ? `, ${skipped} skipped` : "";
+console.log(`e2e: ${passed} passed, ${failed} failed${skips} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 process.exit(failed > 0 ? 1 : 0);
