@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
@@ -30,6 +30,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
+
+/// How long writing a close frame may take, and how long we then wait for the client to close.
+const CLOSE_WRITE: Duration = Duration::from_secs(1);
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// A flood ends once the client has gone this long without a message dropped.
+const FLOOD_QUIET: Duration = Duration::from_secs(1);
 
 /// What every session shares.
 #[derive(Clone)]
@@ -80,8 +87,9 @@ struct Session<S> {
     lobby: Option<InLobby>,
     decode_errors: u32,
     limiter: DefaultDirectRateLimiter,
-    /// When the client started exceeding its rate without a break.
+    /// When the current flood began: the first drop after at least [`FLOOD_QUIET`] without one.
     flooding_since: Option<Instant>,
+    last_drop: Option<Instant>,
     rate_error_sent: Option<Instant>,
     last_heard: Instant,
     netsim: Option<NetSim>,
@@ -114,6 +122,7 @@ where
             decode_errors: 0,
             limiter: RateLimiter::direct(quota),
             flooding_since: None,
+            last_drop: None,
             rate_error_sent: None,
             last_heard: Instant::now(),
             netsim,
@@ -182,8 +191,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         info!("idle timeout");
                         return End::Close(CloseCode::Timeout);
                     }
-                    if self.ws.send(Message::Ping(Bytes::new())).await.is_err() {
-                        return End::Gone;
+                    if let Err(end) = self.write_msgs([Message::Ping(Bytes::new())]).await {
+                        return end;
                     }
                 }
             }
@@ -225,12 +234,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     /// Feeds frames and flushes once. A client that stops reading blocks this write; the lobby
-    /// meanwhile skips it, and a kick or shutdown still interrupts the wait.
+    /// meanwhile skips it, and a kick, shutdown or the idle timeout still interrupts the wait.
     async fn write_batch(&mut self, batch: Vec<Bytes>) -> Result<(), End> {
+        self.write_msgs(batch.into_iter().map(Message::Binary))
+            .await
+    }
+
+    async fn write_msgs(&mut self, msgs: impl IntoIterator<Item = Message>) -> Result<(), End> {
         let shutdown = self.ctx.shutdown.clone();
+        // While we wait to write we do not read, so nothing is heard: a peer that neither reads
+        // nor talks for the idle timeout is as dead here as anywhere (and not in a lobby, no
+        // kick would ever come to end the wait).
+        let idle_at = self.last_heard + self.ctx.config.limits.idle_timeout;
         let write = async {
-            for frame in batch {
-                self.ws.feed(Message::Binary(frame)).await?;
+            for m in msgs {
+                self.ws.feed(m).await?;
             }
             self.ws.flush().await
         };
@@ -244,6 +262,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             r = write => r.map_err(|_| End::Gone),
             code = kick => Err(End::Close(code)),
             _ = shutdown.cancelled() => Err(End::Close(CloseCode::GoingAway)),
+            _ = tokio::time::sleep_until(idle_at) => {
+                info!("idle timeout while writing");
+                Err(End::Close(CloseCode::Timeout))
+            }
         }
     }
 
@@ -275,8 +297,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             Message::Binary(b) => b,
             Message::Text(_) => return Err(End::Close(CloseCode::UnsupportedData)),
             Message::Close(_) => return Err(End::Gone),
-            // tungstenite answers pings itself; pongs only prove the client is alive.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(()),
+            // tungstenite answers pings itself and pongs only prove the client is alive, but
+            // both cost us work: they share the rate limit with everything else.
+            Message::Ping(_) | Message::Pong(_) => {
+                self.admit().await?;
+                return Ok(());
+            }
+            Message::Frame(_) => return Ok(()),
         };
         self.ctx.metrics.frames_in.inc();
         self.ctx.metrics.bytes_in.inc_by(bytes.len() as u64);
@@ -285,7 +312,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         let msg = match decode_client(&bytes) {
             Ok(m) => m,
-            Err(e) => return self.on_decode_error(e).await,
+            Err(e) => {
+                self.on_decode_error(e).await?;
+                // Garbage first is no more a hello than any other message.
+                if !self.hello_done {
+                    return Err(End::Close(CloseCode::ProtocolViolation));
+                }
+                return Ok(());
+            }
         };
         if !self.hello_done {
             return match msg {
@@ -321,14 +355,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     /// The token bucket: false drops the message. Sustained flooding closes the connection.
+    ///
+    /// A flooder still gets a message through whenever a token refills, so "flooding" is not
+    /// reset by an admitted message: it lasts until the client has gone [`FLOOD_QUIET`] without
+    /// a drop. Otherwise any `flood_grace` longer than one refill period would never run out.
     async fn admit(&mut self) -> Result<bool, End> {
         if self.limiter.check().is_ok() {
-            self.flooding_since = None;
             return Ok(true);
         }
         self.ctx.metrics.inputs_dropped.inc();
         let now = Instant::now();
-        let since = *self.flooding_since.get_or_insert(now);
+        if self.last_drop.is_none_or(|t| now - t >= FLOOD_QUIET) {
+            self.flooding_since = Some(now);
+        }
+        self.last_drop = Some(now);
+        let since = self.flooding_since.unwrap_or(now);
         if now - since >= self.ctx.config.limits.flood_grace {
             return Err(End::Close(CloseCode::RateLimited));
         }
@@ -704,13 +745,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         match end {
             End::Close(code) => {
                 debug!(code = code.code(), reason = code.reason(), "closing");
-                let frame = CloseFrame {
-                    code: WsCloseCode::from(code.code()),
-                    reason: code.reason().into(),
-                };
-                // Bounded: a peer that does not read cannot hold the task.
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(1), self.ws.close(Some(frame))).await;
+                close_with(&mut self.ws, code).await;
             }
             End::Gone => {
                 let _ = tokio::time::timeout(Duration::from_millis(200), self.ws.close(None)).await;
@@ -718,6 +753,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         debug!("disconnected");
     }
+}
+
+/// Closes a WebSocket with `code` and its reason so that the client really gets to read them.
+///
+/// After the close frame we send FIN, then read and discard whatever the client still sends until
+/// it closes its side. Closing a socket with unread input makes the kernel answer with a reset,
+/// and a reset can destroy the close frame before the client reads it: a flooder, or a client
+/// whose oversized message is only half read, would see "connection reset" instead of the reason.
+/// Every step is bounded, so a peer that neither reads nor closes cannot hold the task.
+pub async fn close_with<S>(ws: &mut WebSocketStream<S>, code: CloseCode)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let frame = CloseFrame {
+        code: WsCloseCode::from(code.code()),
+        reason: code.reason().into(),
+    };
+    match tokio::time::timeout(CLOSE_WRITE, ws.close(Some(frame))).await {
+        Ok(Ok(())) => {}
+        _ => return,
+    }
+    let io = ws.get_mut();
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        let _ = io.shutdown().await;
+        let mut buf = [0u8; 4096];
+        while let Ok(1..) = io.read(&mut buf).await {}
+    })
+    .await;
 }
 
 enum FromLobby {
