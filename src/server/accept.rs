@@ -1,12 +1,13 @@
 //! Binding with a deep backlog, the accept loop, per-connection HTTP serving with a deadline that
 //! really fires, and the drain on shutdown.
 
-use super::limits::ConnectionLimits;
+use super::limits::{Admission, AdmissionCell, ConnectionLimits};
 use super::{http, ws};
 use crate::config::Config;
 use crate::lobby::Registry;
 use crate::metrics::Metrics;
 use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -121,6 +122,11 @@ pub async fn run(
 
 async fn serve(app: App, listener: TcpListener) -> io::Result<()> {
     let (config, shutdown, tasks) = (app.config.clone(), app.shutdown.clone(), app.tasks.clone());
+    let (limits, refusals, metrics) = (
+        app.limits.clone(),
+        app.refusals.clone(),
+        app.metrics.clone(),
+    );
     let router = router(app);
     info!(addr = %listener.local_addr()?, "listening");
     let mut backoff = Duration::from_millis(1);
@@ -139,6 +145,17 @@ async fn serve(app: App, listener: TcpListener) -> io::Result<()> {
             },
         };
         backoff = Duration::from_millis(1);
+        let admission = match limits.try_acquire(peer.ip()) {
+            Some(slot) => Admission::Slot(slot),
+            None => match refusals.clone().try_acquire_owned() {
+                Ok(permit) => Admission::Refused(permit),
+                Err(_) => {
+                    // Refusing politely is bounded too: past that, close without a word.
+                    metrics.rejected_connections.inc();
+                    continue;
+                }
+            },
+        };
         let _ = stream.set_nodelay(true);
         if config.limits.socket_send_buffer > 0 {
             let _ = socket2::SockRef::from(&stream)
@@ -147,6 +164,7 @@ async fn serve(app: App, listener: TcpListener) -> io::Result<()> {
         tasks.spawn(serve_connection(
             stream,
             peer,
+            admission,
             router.clone(),
             config.clone(),
             shutdown.clone(),
@@ -167,21 +185,37 @@ async fn serve(app: App, listener: TcpListener) -> io::Result<()> {
 
 /// One TCP connection's HTTP. Until its first request has fully arrived it must finish within the
 /// handshake timeout: a socket that sends nothing, or drips header bytes, loses its slot.
+/// A connection over the limits is served one request, then closed.
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
+    admission: Admission,
     router: Router,
     config: Arc<Config>,
     shutdown: CancellationToken,
 ) {
+    let keep_alive = matches!(admission, Admission::Slot(_));
+    let cell = AdmissionCell::new(admission);
     let got_request = Arc::new(AtomicBool::new(false));
     let seen = got_request.clone();
     let svc = tower::service_fn(
         move |mut req: axum::extract::Request<hyper::body::Incoming>| {
             seen.store(true, Ordering::Relaxed);
             req.extensions_mut().insert(ConnectInfo(peer));
+            req.extensions_mut().insert(cell.clone());
             let router = router.clone();
-            async move { tower::ServiceExt::oneshot(router, req.map(axum::body::Body::new)).await }
+            async move {
+                let mut res =
+                    tower::ServiceExt::oneshot(router, req.map(axum::body::Body::new)).await?;
+                // Over the limits: one request, then the connection closes. (Not by turning off
+                // keep-alive for the whole connection: hyper would then add `close` to the
+                // `Connection: upgrade` of a 101, which clients reject.)
+                if !keep_alive && res.status() != StatusCode::SWITCHING_PROTOCOLS {
+                    res.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, std::convert::Infallible>(res)
+            }
         },
     );
     let timeout = config.limits.handshake_timeout;

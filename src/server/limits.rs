@@ -1,8 +1,13 @@
 //! Connection counting, globally and per IP address, with a guard that gives the slot back on drop.
+//!
+//! A slot is taken when the TCP connection is accepted, not when it upgrades: a socket that is
+//! still sending (or never sends) its request holds one too, so half-finished handshakes cannot
+//! pile up past the limits. The slot then travels with the connection into its WebSocket session.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use tokio::sync::OwnedSemaphorePermit;
 
 pub struct ConnectionLimits {
     max_total: usize,
@@ -20,6 +25,31 @@ struct Counts {
 pub struct ConnectionSlot {
     limits: Arc<ConnectionLimits>,
     ip: IpAddr,
+}
+
+/// How the accept loop let a connection in.
+pub enum Admission {
+    /// Within the limits: the connection holds a slot until it ends (kept for its `Drop`).
+    Slot(#[allow(dead_code)] ConnectionSlot),
+    /// Over a limit: served one request only (a WebSocket client is upgraded just to read the
+    /// 4006 close), under a permit from the small pool that bounds refusals in flight.
+    Refused(OwnedSemaphorePermit),
+}
+
+/// The admission of the connection a request came in on, for the route that keeps the
+/// connection (the WebSocket upgrade) to take along. Whatever nobody takes is dropped with the
+/// connection, and the slot with it.
+#[derive(Clone)]
+pub struct AdmissionCell(Arc<Mutex<Option<Admission>>>);
+
+impl AdmissionCell {
+    pub fn new(a: Admission) -> Self {
+        AdmissionCell(Arc::new(Mutex::new(Some(a))))
+    }
+
+    pub fn take(&self) -> Option<Admission> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 impl ConnectionLimits {

@@ -1,6 +1,7 @@
 //! The WebSocket upgrade: header checks, the Origin allowlist, connection limits, then the session.
 
 use super::accept::App;
+use super::limits::{Admission, AdmissionCell};
 use crate::config::Limits;
 use crate::protocol::{CloseCode, SessionId};
 use crate::session::{self, SessionContext};
@@ -13,8 +14,7 @@ use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
@@ -115,23 +115,35 @@ pub async fn ws_route(
     };
     let cfg = app.config.clone();
     let origin_ok = origin_allowed(req.headers(), &cfg.server.allowed_origins);
-    let slot = app.limits.try_acquire(peer.ip());
+    // The accept loop admitted this connection with a slot, or over a limit with a refusal
+    // permit (see `limits`): the upgrade takes it along for the connection's life.
+    let admission = req
+        .extensions()
+        .get::<AdmissionCell>()
+        .and_then(AdmissionCell::take);
     // Refusals still upgrade so the client reads a close code and a reason (a browser cannot read
     // the status of a failed upgrade), but only a bounded number at a time.
-    let refusal = match (origin_ok, &slot) {
-        (false, _) => Some(CloseCode::OriginNotAllowed),
-        (true, None) => Some(CloseCode::ServerFull),
-        (true, Some(_)) => None,
-    };
-    let refusal_permit = match refusal {
-        Some(_) => {
+    let (refusal, admission) = match admission {
+        Some(a @ Admission::Slot(_)) if origin_ok => (None, a),
+        other => {
+            let code = if origin_ok {
+                CloseCode::ServerFull
+            } else {
+                CloseCode::OriginNotAllowed
+            };
             app.metrics.rejected_connections.inc();
-            match app.refusals.clone().try_acquire_owned() {
-                Ok(p) => Some(p),
-                Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "server full").into_response(),
-            }
+            let permit = match other {
+                Some(Admission::Refused(p)) => p,
+                // The slot is not needed to say no; a refusal permit bounds the saying.
+                _ => match app.refusals.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        return (StatusCode::SERVICE_UNAVAILABLE, "server full").into_response()
+                    }
+                },
+            };
+            (Some(code), Admission::Refused(permit))
         }
-        None => None,
     };
     if app.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
@@ -157,35 +169,30 @@ pub async fn ws_route(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_cfg))
                 .await;
         if let Some(code) = refusal {
-            let frame = CloseFrame {
-                code: WsCloseCode::from(code.code()),
-                reason: code.reason().into(),
-            };
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(Some(frame)))
-                .await;
-            drop(refusal_permit);
+            session::close_with(&mut ws, code).await;
+            drop(admission);
             return;
         }
         ctx.metrics.connections.inc();
         session::run(ws, id, peer, ctx.clone()).await;
         ctx.metrics.connections.dec();
-        drop(slot);
+        drop(admission);
     });
     switching(accept)
 }
 
 /// `/echo` (off unless `server.echo_route`): echoes every message, for the Autobahn suite, with the
 /// same WebSocket settings and limits as `/ws`.
-pub async fn echo_route(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn echo_route(State(app): State<App>, req: Request) -> Response {
     let accept = match check_upgrade(req.headers()) {
         Ok(a) => a,
         Err(res) => return *res,
     };
-    let Some(slot) = app.limits.try_acquire(peer.ip()) else {
+    let Some(slot @ Admission::Slot(_)) = req
+        .extensions()
+        .get::<AdmissionCell>()
+        .and_then(AdmissionCell::take)
+    else {
         return (StatusCode::SERVICE_UNAVAILABLE, "server full").into_response();
     };
     let on_upgrade = hyper::upgrade::on(req);
