@@ -2,6 +2,7 @@
 //! WebSocket, delta snapshots). The server, the bots and the tests all drive the same `run` functions.
 #![forbid(unsafe_code)]
 
+pub mod bots;
 pub mod client;
 pub mod config;
 pub mod game;

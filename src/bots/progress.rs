@@ -1,0 +1,59 @@
+//! The live line on stderr while a run goes: phase, bots in, snapshots/s, kbit/s and p99 latency
+//! of the last quarter second. Hidden when stderr is not a terminal.
+
+use super::stats::{Shared, DONE, MEASURE, SETUP, WARMUP};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub async fn show(shared: Arc<Shared>, done: CancellationToken) {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+    if bar.is_hidden() {
+        shared.live_latency.store(false, Relaxed);
+        return;
+    }
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}") {
+        bar.set_style(style);
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let (mut snaps, mut bytes, mut at) = (0u64, 0u64, Instant::now());
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let now = Instant::now();
+        let dt = now.duration_since(at).as_secs_f64().max(1e-3);
+        let (s, b) = (
+            shared.live_snapshots.load(Relaxed),
+            shared.live_bytes.load(Relaxed),
+        );
+        let connected = shared.connected.load(Relaxed);
+        let per_bot = (s - snaps) as f64 / dt / connected.max(1) as f64;
+        let kbit = (b - bytes) as f64 * 8.0 / 1000.0 / dt;
+        (snaps, bytes, at) = (s, b, now);
+        let recent = shared.take_recent_latency();
+        let p99 = if recent.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.1} ms", recent.value_at_quantile(0.99) as f64 / 1000.0)
+        };
+        let phase = match shared.phase() {
+            SETUP => "connecting",
+            WARMUP => "warm-up",
+            MEASURE => "measuring",
+            DONE => "stopping",
+            _ => "",
+        };
+        bar.set_message(format!(
+            "{phase:<10} bots {connected}/{} (failed {}) | {per_bot:5.1} snapshots/s per bot | {kbit:8.0} kbit/s | p99 {p99}",
+            shared.total,
+            shared.failed.load(Relaxed),
+        ));
+        bar.tick();
+    }
+    bar.finish_and_clear();
+}
