@@ -551,7 +551,7 @@ async fn bad_frames_get_clear_errors_and_the_rest_of_the_lobby_misses_no_tick() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a type number that does not fit u8 (e.g. 300) is answered with Error 2, PROTOCOL.md says 14"]
+
 async fn any_unknown_type_number_is_unknown_message() {
     let server = TestServer::start().await;
     within(10, async {

@@ -449,7 +449,10 @@ impl<'de> Deserialize<'de> for ClientMsg {
                 f.write_str("a message array [type, ...]")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ClientMsg, A::Error> {
-                let tag: u8 = req(&mut seq, "type")?;
+                // Read wide so any unknown number, not just one that fits a u8, is "unknown type".
+                let wide: u64 = req(&mut seq, "type")?;
+                let tag = u8::try_from(wide)
+                    .map_err(|_| de::Error::custom(format_args!("unknown message type {wide}")))?;
                 let msg = match tag {
                     ClientMsg::HELLO => ClientMsg::Hello(Hello {
                         version: req(&mut seq, "version")?,
@@ -608,7 +611,10 @@ impl<'de> Deserialize<'de> for ServerMsg {
                 f.write_str("a message array [type, ...]")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ServerMsg, A::Error> {
-                let tag: u8 = req(&mut seq, "type")?;
+                // Read wide so any unknown number, not just one that fits a u8, is "unknown type".
+                let wide: u64 = req(&mut seq, "type")?;
+                let tag = u8::try_from(wide)
+                    .map_err(|_| de::Error::custom(format_args!("unknown message type {wide}")))?;
                 let msg = match tag {
                     ServerMsg::WELCOME => ServerMsg::Welcome {
                         version: req(&mut seq, "version")?,
