@@ -110,3 +110,48 @@ export function gameInfo(game: string, tickRate: number): GameInfo {
 export function playerHue(id: number): number {
   return (id * 137.508 + 200) % 360;
 }
+
+/** A projectile's hit radius around a player (arena.rs: player_radius + 4). */
+export const SHOT_HIT_EXTRA = 4;
+
+/**
+ * Where a shot moving in a straight line from `from` to `to` stops: the first point where it
+ * leaves the world (0..w, 0..h) or enters one of `circles` ([x, y, r]: pillars, and players'
+ * hit circles); `to` when nothing is in the way. The server removes a shot there (arena.rs), so
+ * the client never draws one further on.
+ */
+export function shotStop(
+  from: { x: number; y: number },
+  to: { x: number; y: number },
+  w: number,
+  h: number,
+  circles: Iterable<readonly [number, number, number]>,
+): { x: number; y: number } {
+  const dx = to.x - from.x;
+  const dy = to.y - from.y;
+  let t = 1;
+  // The walls: the first crossing of each bound the segment goes past.
+  if (to.x < 0 && dx < 0) t = Math.min(t, (0 - from.x) / dx);
+  if (to.x > w && dx > 0) t = Math.min(t, (w - from.x) / dx);
+  if (to.y < 0 && dy < 0) t = Math.min(t, (0 - from.y) / dy);
+  if (to.y > h && dy > 0) t = Math.min(t, (h - from.y) / dy);
+  // Circles: the smaller root of |from + t d - c|^2 = r^2 in 0..t.
+  const a = dx * dx + dy * dy;
+  for (const [cx, cy, r] of circles) {
+    const fx = from.x - cx;
+    const fy = from.y - cy;
+    const c = fx * fx + fy * fy - r * r;
+    if (c <= 0) {
+      t = 0; // already inside: it stops where it is
+      break;
+    }
+    if (a === 0) continue;
+    const b = fx * dx + fy * dy;
+    const disc = b * b - a * c;
+    if (b >= 0 || disc < 0) continue; // moving away, or passing by
+    const hit = (-b - Math.sqrt(disc)) / a;
+    if (hit < t) t = hit;
+  }
+  t = Math.max(0, Math.min(1, t));
+  return { x: from.x + dx * t, y: from.y + dy * t };
+}

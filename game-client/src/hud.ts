@@ -1,5 +1,6 @@
 // The in-game HUD (DOM over the canvas): lobby bar with code, kill feed, scoreboard, chat, banners, debug overlay.
 
+import type { Layout } from "./layout";
 import { MAX_CHAT_LEN, clampUtf8 } from "./protocol";
 
 export interface HudActions {
@@ -16,11 +17,25 @@ export interface ScoreRow {
   deaths: number;
   me: boolean;
   away: boolean;
+  host: boolean;
+}
+
+/** Something drawn on the arena that a panel over it should not hide (CSS px, relative to the window). */
+export interface Spot {
+  x: number;
+  y: number;
+  /** Half its width; it reaches `up` above y (its label) and `down` below. */
+  half: number;
+  up: number;
+  down: number;
+  me: boolean;
 }
 
 const KILLFEED_MAX = 5;
 const KILLFEED_MS = 6000;
 const CHAT_MAX = 60;
+/** The scoreboard lists this many players at most (and us, wherever we are). */
+const SCORE_ROWS = 10;
 
 function $<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -44,9 +59,13 @@ export class Hud {
   private readonly banner = $<HTMLElement>("banner");
   private readonly debug = $<HTMLElement>("debug");
   private readonly toastEl = $<HTMLElement>("toast");
+  private readonly hudEl = $<HTMLElement>("hud");
+  /** The panels that can end up over the arena, faded while a player is under them. */
+  private readonly panels: HTMLElement[];
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
   private scoreKey = "";
   private centerKey = "";
+  private layoutKey = "";
 
   constructor(actions: HudActions) {
     this.copy.addEventListener("click", () => void this.copyCode());
@@ -66,6 +85,7 @@ export class Hud {
     this.chatInput.addEventListener("focus", () => this.chatBox.classList.add("typing"));
     this.chatInput.addEventListener("blur", () => this.chatBox.classList.remove("typing"));
     window.addEventListener("keydown", (e) => this.key(e));
+    this.panels = [$("scoreboard"), this.killfeed, this.chatBox, this.debug];
   }
 
   get visible(): boolean {
@@ -97,9 +117,60 @@ export class Hud {
     this.setBanner(null);
   }
 
+  /** The badge next to the code: "Host" (we can restart the round) or "Spectating"; none otherwise. */
   setRole(isHost: boolean, spectating: boolean): void {
     this.restart.hidden = !isHost;
+    const kind = spectating ? "spectating" : isHost ? "host" : "";
+    this.role.className = `role ${kind}`;
     this.role.textContent = spectating ? "Spectating" : isHost ? "Host" : "";
+    this.role.title = spectating ? "Watching: you are not in the game" : isHost ? "You host this lobby: you can restart the round" : "";
+  }
+
+  /**
+   * Places the panels for the renderer's layout: in a column beside the arena ("side"), or over
+   * its corners ("over").
+   */
+  setLayout(l: Layout): void {
+    const c = l.side;
+    const key = c === null ? "over" : `${c.left}|${c.top}|${c.width}|${c.height}`;
+    if (key === this.layoutKey) return;
+    this.layoutKey = key;
+    this.hudEl.classList.toggle("side", c !== null);
+    const st = this.hudEl.style;
+    if (c === null) {
+      for (const v of ["--side-left", "--side-top", "--side-width", "--side-height"]) st.removeProperty(v);
+      return;
+    }
+    st.setProperty("--side-left", `${Math.round(c.left)}px`);
+    st.setProperty("--side-top", `${Math.round(c.top)}px`);
+    st.setProperty("--side-width", `${Math.round(c.width)}px`);
+    st.setProperty("--side-height", `${Math.round(c.height)}px`);
+  }
+
+  /**
+   * Fades each panel that covers one of `spots` (players on the arena): almost away while our own
+   * player is under it, half while someone else is. The chat stays while we type in it.
+   */
+  reveal(spots: Spot[]): void {
+    const side = this.hudEl.classList.contains("side");
+    for (const el of this.panels) {
+      let mine = false;
+      let other = false;
+      // In the side layout only the debug overlay is over the arena; the column is beside it.
+      const over = !side || el === this.debug;
+      if (over && !el.hidden && !(el === this.chatBox && this.typing)) {
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0) {
+          for (const s of spots) {
+            if (s.x + s.half < r.left || s.x - s.half > r.right || s.y + s.down < r.top || s.y - s.up > r.bottom) continue;
+            if (s.me) mine = true;
+            else other = true;
+          }
+        }
+      }
+      el.classList.toggle("under-me", mine);
+      el.classList.toggle("under", other && !mine);
+    }
   }
 
   /** The "reconnecting" state: a banner, and the frozen world dimmed under it. */
@@ -109,14 +180,29 @@ export class Hud {
     if (text !== null && this.banner.textContent !== text) this.banner.textContent = text;
   }
 
-  /** The big centred message (respawn countdown, spectating hint); `sub` is the smaller line under it. */
-  setCenter(text: string | null, sub = ""): void {
-    const key = `${text}|${sub}`;
+  /**
+   * The big centred message (respawn countdown, spectating hint); `sub` is the smaller line under
+   * it. `dead`: we were eliminated, so it says so above and the arena is dimmed under it.
+   */
+  setCenter(text: string | null, sub = "", dead = false): void {
+    const key = `${text}|${sub}|${dead}`;
     if (key === this.centerKey) return;
     this.centerKey = key;
     this.center.hidden = text === null;
+    this.root.classList.toggle("dead", text !== null && dead);
+    this.center.classList.toggle("dead", dead);
     if (text === null) return;
-    this.center.textContent = text;
+    this.center.replaceChildren();
+    if (dead) {
+      const k = document.createElement("span");
+      k.className = "kicker";
+      k.textContent = "Eliminated";
+      this.center.append(k);
+    }
+    const main = document.createElement("span");
+    main.className = "main";
+    main.textContent = text;
+    this.center.append(main);
     if (sub !== "") {
       const s = document.createElement("small");
       s.textContent = sub;
@@ -159,32 +245,54 @@ export class Hud {
     this.appendChat(li);
   }
 
-  /** Redraws the scoreboard when something in it changed. */
-  scores(rows: ScoreRow[]): void {
-    const key = rows.map((r) => `${r.id}:${r.name}:${r.kills}:${r.deaths}:${r.me}:${r.away}`).join(",");
+  /** Redraws the scoreboard when something in it changed: the best SCORE_ROWS, and us. */
+  scores(all: ScoreRow[]): void {
+    let rows = all;
+    if (all.length > SCORE_ROWS) {
+      rows = all.slice(0, SCORE_ROWS);
+      const me = all.findIndex((r) => r.me);
+      if (me >= SCORE_ROWS) rows[SCORE_ROWS - 1] = all[me];
+    }
+    const more = all.length - rows.length;
+    const key =
+      rows.map((r) => `${r.id}:${r.name}:${r.kills}:${r.deaths}:${r.me}:${r.away}:${r.host}`).join(",") + `+${more}`;
     if (key === this.scoreKey) return;
     this.scoreKey = key;
-    this.scoreBody.replaceChildren(
-      ...rows.map((r) => {
-        const tr = document.createElement("tr");
-        if (r.me) tr.className = "me";
-        const name = tr.insertCell();
-        const dot = document.createElement("span");
-        dot.className = "swatch";
-        dot.style.background = `hsl(${r.hue}, 75%, 60%)`;
-        const label = document.createElement("span");
-        label.textContent = r.name;
-        if (r.away) label.className = "away";
-        name.append(dot, label);
-        const k = tr.insertCell();
-        k.className = "num";
-        k.textContent = String(r.kills);
-        const d = tr.insertCell();
-        d.className = "num";
-        d.textContent = String(r.deaths);
-        return tr;
-      }),
-    );
+    const trs = rows.map((r) => {
+      const tr = document.createElement("tr");
+      if (r.me) tr.className = "me";
+      const cell = tr.insertCell();
+      cell.className = "name";
+      const name = document.createElement("div");
+      name.className = "who";
+      cell.append(name);
+      const dot = document.createElement("span");
+      dot.className = "swatch";
+      dot.style.background = `hsl(${r.hue}, 75%, 60%)`;
+      const label = document.createElement("span");
+      label.className = r.away ? "player away" : "player";
+      label.textContent = r.name;
+      if (r.away) label.title = "away (reconnecting)";
+      name.append(dot, label);
+      if (r.host) name.append(tag("host", "host", "hosts this lobby"));
+      if (r.me) name.append(tag("you", "you", "you"));
+      const k = tr.insertCell();
+      k.className = "num";
+      k.textContent = String(r.kills);
+      const d = tr.insertCell();
+      d.className = "num";
+      d.textContent = String(r.deaths);
+      return tr;
+    });
+    if (more > 0) {
+      const tr = document.createElement("tr");
+      tr.className = "more";
+      const td = tr.insertCell();
+      td.colSpan = 3;
+      td.textContent = `+ ${more} more`;
+      trs.push(tr);
+    }
+    this.scoreBody.replaceChildren(...trs);
   }
 
   get debugVisible(): boolean {
@@ -251,6 +359,14 @@ export class Hud {
       this.chatInput.focus();
     }
   }
+}
+
+function tag(kind: string, text: string, title: string): HTMLSpanElement {
+  const s = document.createElement("span");
+  s.className = `tag ${kind}`;
+  s.textContent = text;
+  s.title = title;
+  return s;
 }
 
 function coloured(text: string, hue: number): HTMLSpanElement {

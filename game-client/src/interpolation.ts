@@ -12,6 +12,13 @@ export interface BlendSpec {
   lerpFields: number[];
   angleFields: number[];
   angleSteps: number;
+  /**
+   * Keeps an extrapolated entity where the game allows it: `from` is its row in the newest frame,
+   * `to` the extrapolated row, to be corrected in place (a shot stopped where it meets a wall, a
+   * player kept out of a pillar); `frame` is the newest frame's rows. Only extrapolation guesses;
+   * interpolated positions lie between two the server sent, so they are left alone.
+   */
+  constrain?: (id: number, from: Int32Array, to: Float64Array, frame: ReadonlyMap<number, Int32Array>) => void;
 }
 
 export interface Sample {
@@ -108,6 +115,7 @@ export class InterpBuffer {
       const fa = a.entities.get(id);
       if (fa !== undefined && span > 0 && ahead > 0) {
         for (const f of spec.lerpFields) v[f] = fb[f] + ((fb[f] - fa[f]) / span) * ahead;
+        spec.constrain?.(id, fb, v, b.entities);
       }
       out.set(id, v);
     }

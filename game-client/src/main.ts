@@ -2,12 +2,12 @@
 
 import { Effects } from "./effects";
 import { F, KIND_PLAYER, PILLARS, playerHue, posFromQ } from "./games";
-import { Hud } from "./hud";
+import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
 import { Net, type NetState } from "./net";
 import { ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type ServerMsg } from "./protocol";
-import { Renderer, type Scene } from "./render";
+import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
 import { GameSession } from "./session";
 import { errorText, lobbyEventText } from "./text";
 
@@ -85,6 +85,11 @@ class App {
         return [...s.mirror.entities]
           .filter(([, v]) => !s.isArena || v[F.KIND] === KIND_PLAYER)
           .map(([id, v]) => ({ id, x: posFromQ(v[F.X]), y: posFromQ(v[F.Y]), alive: !s.isArena || v[F.RESPAWN_OR_OWNER] === 0 }));
+      },
+      // Where the world is drawn: screen = world * scale + offset (CSS px, relative to the canvas).
+      view: (): { mode: string; scale: number; offX: number; offY: number } => {
+        const l = this.renderer.layout;
+        return { mode: l.mode, scale: l.scale, offX: l.offX, offY: l.offY };
       },
     };
 
@@ -312,16 +317,31 @@ class App {
         reticle: me !== undefined && this.controls.mouseSeen ? { x: this.controls.mouseX, y: this.controls.mouseY, hue: me.hue } : null,
       };
       this.renderer.draw(scene);
+      this.hud.setLayout(this.renderer.layout);
+      this.hud.reveal(this.spots(players, scene.radius, s.gi.maxHp > 0));
       this.updateHud(s, now);
     }
     requestAnimationFrame((t) => this.frame(t));
+  }
+
+  /** Each player's body and label on screen, for the panels that float over the arena to keep clear of. */
+  private spots(players: PlayerView[], radius: number, bar: boolean): Spot[] {
+    const scale = this.renderer.scale;
+    const rs = radius * scale;
+    const label = labelHeight(bar) + 4;
+    return players.map((p) => {
+      const { x, y } = this.renderer.toScreen(p.x, p.y);
+      const below = labelBelow(p.y, radius, scale, bar);
+      return { x, y, half: Math.max(rs + 6, 40), up: rs + (below ? 8 : label), down: rs + (below ? label : 8), me: p.me };
+    });
   }
 
   private updateHud(s: GameSession, now: number): void {
     this.hud.scores(s.scores());
     const wait = s.respawnIn(now);
     if (wait !== null) {
-      this.hud.setCenter(`Respawning in ${Math.ceil(wait)}`, s.killedBy !== null ? `eliminated by ${s.killedBy}` : "");
+      const n = Math.ceil(wait);
+      this.hud.setCenter(n > 0 ? `Respawning in ${n}` : "Respawning…", s.killedBy !== null ? `by ${s.killedBy}` : "", true);
     } else {
       this.hud.setCenter(null);
     }

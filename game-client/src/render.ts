@@ -1,6 +1,7 @@
 // Canvas drawing: fits the world to the window, then draws floor, pillars, players, projectiles and effects.
 
 import { scatter, type Effect } from "./effects";
+import { layout, type Layout } from "./layout";
 
 export interface PlayerView {
   id: number;
@@ -42,9 +43,8 @@ export interface Scene {
   reticle: { x: number; y: number; hue: number } | null;
 }
 
-/** Space kept around the world (CSS px); the top leaves room for the HUD's bar. */
-const MARGIN = 16;
-const MARGIN_TOP = 56;
+/** A label's font, at a fixed on-screen size (scaled by 1/scale in world units). */
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
 export class Renderer {
   private readonly ctx: CanvasRenderingContext2D;
@@ -55,6 +55,8 @@ export class Renderer {
   scale = 1;
   offX = 0;
   offY = 0;
+  /** Where the world and the HUD's panels go (layout.ts), as of the last draw. */
+  layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null };
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
@@ -77,12 +79,17 @@ export class Renderer {
     this.dpr = dpr;
   }
 
-  /** Scales the world to fit the window, centred, keeping its aspect ratio. */
+  /** Scales the world to fit the window, keeping its aspect ratio, in the space the HUD's panels leave. */
   fit(worldW: number, worldH: number): void {
-    const s = Math.min((this.cssW - 2 * MARGIN) / worldW, (this.cssH - MARGIN - MARGIN_TOP) / worldH);
-    this.scale = Math.max(0.05, s);
-    this.offX = (this.cssW - worldW * this.scale) / 2;
-    this.offY = MARGIN_TOP + (this.cssH - MARGIN - MARGIN_TOP - worldH * this.scale) / 2;
+    this.layout = layout(this.cssW, this.cssH, worldW, worldH);
+    this.scale = this.layout.scale;
+    this.offX = this.layout.offX;
+    this.offY = this.layout.offY;
+  }
+
+  /** World units to CSS pixels (relative to the canvas). */
+  toScreen(x: number, y: number): { x: number; y: number } {
+    return { x: x * this.scale + this.offX, y: y * this.scale + this.offY };
   }
 
   /** CSS pixels (relative to the canvas) to world units. */
@@ -114,9 +121,9 @@ export class Renderer {
     for (const p of scene.players) this.shadow(p, scene.radius);
     for (const [x, y, r] of scene.pillars) this.pillar(x, y, r);
     for (const pr of scene.projectiles) this.projectile(pr);
-    for (const p of scene.players) this.player(p, scene.radius);
+    for (const p of scene.players) this.player(p, scene.radius, scene.now);
     for (const { e, t } of scene.effects) this.effect(e, t);
-    for (const p of scene.players) this.label(p, scene.radius);
+    for (const p of scene.players) this.label(p, scene.radius, scene.worldW);
 
     c.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     if (scene.reticle !== null) this.reticle(scene.reticle.x, scene.reticle.y, scene.reticle.hue);
@@ -198,8 +205,18 @@ export class Renderer {
     c.fill();
   }
 
-  private player(p: PlayerView, r: number): void {
+  private player(p: PlayerView, r: number, now: number): void {
     const c = this.ctx;
+    if (p.me) {
+      // "You": a soft glow in our colour under everything else of ours.
+      const glow = c.createRadialGradient(p.x, p.y, r * 0.8, p.x, p.y, r + 22);
+      glow.addColorStop(0, `hsla(${p.hue}, 100%, 70%, 0.45)`);
+      glow.addColorStop(1, `hsla(${p.hue}, 100%, 60%, 0)`);
+      c.fillStyle = glow;
+      c.beginPath();
+      c.arc(p.x, p.y, r + 22, 0, Math.PI * 2);
+      c.fill();
+    }
     // The barrel, under the body.
     c.save();
     c.translate(p.x, p.y);
@@ -223,10 +240,16 @@ export class Renderer {
     c.strokeStyle = `hsl(${p.hue}, 60%, 25%)`;
     c.stroke();
     if (p.me) {
-      c.lineWidth = 2;
-      c.strokeStyle = "rgba(255, 255, 255, 0.85)";
+      // A bright ring with a dark edge (visible on any floor), breathing slowly.
+      const px = 1 / this.scale;
+      const ring = r + 5 * px + 1.5 * px * Math.sin(now * 4);
+      c.lineWidth = 5 * px;
+      c.strokeStyle = "rgba(0, 0, 0, 0.55)";
       c.beginPath();
-      c.arc(p.x, p.y, r + 4, 0, Math.PI * 2);
+      c.arc(p.x, p.y, ring, 0, Math.PI * 2);
+      c.stroke();
+      c.lineWidth = 2.5 * px;
+      c.strokeStyle = "#ffffff";
       c.stroke();
     }
     if (p.hitFlash > 0) {
@@ -237,29 +260,55 @@ export class Renderer {
     }
   }
 
-  /** Name and health bar, at a fixed on-screen size whatever the world's scale. */
-  private label(p: PlayerView, r: number): void {
+  /**
+   * Name and health bar (and a "YOU" tag on ours), at a fixed on-screen size whatever the world's
+   * scale. Above the player, or below when above would leave the arena (near the top wall); kept
+   * inside the arena's left and right walls too.
+   */
+  private label(p: PlayerView, r: number, worldW: number): void {
     const c = this.ctx;
     const px = 1 / this.scale;
-    const top = p.y - r - 10 * px;
-    if (p.maxHp > 0) {
+    const bar = p.maxHp > 0;
+    c.font = `600 ${13 * px}px ${FONT}`;
+    const nameW = c.measureText(p.name).width;
+    const tagW = p.me ? 30 * px : 0;
+    const tagGap = p.me ? 5 * px : 0;
+    const lineW = tagW + tagGap + nameW;
+    const below = labelBelow(p.y, r, this.scale, bar);
+    const half = Math.max(lineW, bar ? 46 * px : 0) / 2;
+    const cx = Math.min(Math.max(p.x, half), Math.max(half, worldW - half));
+    const barTop = below ? p.y + r + 9 * px : p.y - r - 9 * px - 5 * px;
+    const lineTop = below ? (bar ? barTop + 9 * px : p.y + r + 8 * px) : (bar ? barTop - 4 * px : p.y - r - 8 * px) - 16 * px;
+    if (bar) {
       const w = 44 * px;
       const h = 5 * px;
       const frac = Math.max(0, Math.min(1, p.hp / p.maxHp));
       c.fillStyle = "rgba(0, 0, 0, 0.6)";
-      c.fillRect(p.x - w / 2 - px, top - h - px, w + 2 * px, h + 2 * px);
+      c.fillRect(cx - w / 2 - px, barTop - px, w + 2 * px, h + 2 * px);
       c.fillStyle = frac > 0.5 ? "#3ddc84" : frac > 0.25 ? "#f5c542" : "#ff5b5b";
-      c.fillRect(p.x - w / 2, top - h, w * frac, h);
+      c.fillRect(cx - w / 2, barTop, w * frac, h);
     }
-    c.font = `600 ${13 * px}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
-    c.textAlign = "center";
-    c.textBaseline = "bottom";
-    const y = top - (p.maxHp > 0 ? 9 * px : 0);
+    const left = cx - lineW / 2;
+    const mid = lineTop + 8 * px;
+    if (p.me) {
+      c.fillStyle = "#ffffff";
+      roundRect(c, left, mid - 7 * px, tagW, 14 * px, 4 * px);
+      c.fill();
+      c.font = `800 ${9.5 * px}px ${FONT}`;
+      c.textAlign = "center";
+      c.textBaseline = "middle";
+      c.fillStyle = "#0b0f18";
+      c.fillText("YOU", left + tagW / 2, mid + 0.5 * px);
+      c.font = `600 ${13 * px}px ${FONT}`;
+    }
+    c.textAlign = "left";
+    c.textBaseline = "middle";
     c.lineWidth = 3 * px;
+    c.lineJoin = "round";
     c.strokeStyle = "rgba(0, 0, 0, 0.7)";
-    c.strokeText(p.name, p.x, y);
+    c.strokeText(p.name, left + tagW + tagGap, mid);
     c.fillStyle = p.me ? "#ffffff" : `hsl(${p.hue}, 80%, 85%)`;
-    c.fillText(p.name, p.x, y);
+    c.fillText(p.name, left + tagW + tagGap, mid);
   }
 
   private projectile(p: ProjectileView): void {
@@ -366,6 +415,16 @@ export class Renderer {
     }
     c.stroke();
   }
+}
+
+/** How far a player's label reaches from its edge (CSS px): 9, the bar (5), 4, the name line (16); 8 and the line without a bar. */
+export function labelHeight(bar: boolean): number {
+  return bar ? 34 : 24;
+}
+
+/** A label goes below its player when above would leave the arena (world y < 0, into the top bar's row). */
+export function labelBelow(y: number, r: number, scale: number, bar: boolean): boolean {
+  return y - r - labelHeight(bar) / scale < 0;
 }
 
 function easeOut(t: number): number {

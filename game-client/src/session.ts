@@ -8,14 +8,17 @@ import {
   F,
   KIND_PLAYER,
   KIND_PROJECTILE,
+  POS_SCALE,
+  SHOT_HIT_EXTRA,
   angleFromQ,
   gameInfo,
   playerHue,
   posFromQ,
+  shotStop,
   type GameInfo,
 } from "./games";
 import { InterpBuffer, InterpClock, type BlendSpec, type Frame } from "./interpolation";
-import { Predictor, type Vec } from "./prediction";
+import { Predictor, moveStep, type Vec } from "./prediction";
 import { BUTTON_FIRE, LobbyEventKind, type GameEvent, type JoinedInfo, type PlayerInput, type SnapshotBody } from "./protocol";
 import { ApplyError, applySnapshot, cloneEntities, newMirror, type Mirror } from "./snapshot";
 import type { EffectKind } from "./effects";
@@ -105,7 +108,12 @@ export class GameSession {
     this.gi = gameInfo(this.isArena ? "arena" : "walkers", this.tickRate);
     this.mirror = newMirror(j.fieldCount);
     this.predictor = new Predictor(this.gi.rules);
-    this.blend = { lerpFields: this.gi.lerpFields, angleFields: this.gi.angleFields, angleSteps: ANGLE_STEPS };
+    this.blend = {
+      lerpFields: this.gi.lerpFields,
+      angleFields: this.gi.angleFields,
+      angleSteps: ANGLE_STEPS,
+      constrain: (id, from, to, frame) => this.constrain(id, from, to, frame),
+    };
     // The arena's fire cooldown is 0.25 s in ticks (ArenaRules::new), for the local muzzle flash.
     this.shotsCooldown = Math.max(1, Math.round(0.25 * this.tickRate));
     for (const r of j.roster) this.roster.set(r.id, r.name);
@@ -227,6 +235,37 @@ export class GameSession {
           break;
       }
     }
+  }
+
+  /**
+   * An extrapolated entity stays where the game allows it: a shot stops where it meets a wall, a
+   * pillar or another live player (the server removes it there), a player stays inside the walls
+   * and out of pillars. Rows are in quantized units.
+   */
+  private constrain(id: number, from: Int32Array, to: Float64Array, frame: ReadonlyMap<number, Int32Array>): void {
+    const rules = this.gi.rules;
+    if (this.isArena && from[F.KIND] === KIND_PROJECTILE) {
+      const owner = from[F.RESPAWN_OR_OWNER];
+      const circles: Array<readonly [number, number, number]> = [...rules.pillars];
+      for (const [pid, row] of frame) {
+        if (pid === owner || row[F.KIND] !== KIND_PLAYER || row[F.RESPAWN_OR_OWNER] !== 0) continue;
+        circles.push([posFromQ(row[F.X]), posFromQ(row[F.Y]), rules.radius + SHOT_HIT_EXTRA]);
+      }
+      const p = shotStop(
+        { x: posFromQ(from[F.X]), y: posFromQ(from[F.Y]) },
+        { x: to[F.X] / POS_SCALE, y: to[F.Y] / POS_SCALE },
+        rules.worldW,
+        rules.worldH,
+        circles,
+      );
+      to[F.X] = p.x * POS_SCALE;
+      to[F.Y] = p.y * POS_SCALE;
+      return;
+    }
+    if (id === this.you) return; // drawn from prediction, not from the buffer
+    const p = moveStep({ x: to[0] / POS_SCALE, y: to[1] / POS_SCALE }, 0, 0, rules);
+    to[0] = p.x * POS_SCALE;
+    to[1] = p.y * POS_SCALE;
   }
 
   // ------------------------------------------------------------------------------ lobby events
@@ -383,11 +422,14 @@ export class GameSession {
         deaths: this.isArena ? v[F.DEATHS] : 0,
         me: id === this.you,
         away: this.away.has(id),
+        host: id === this.host,
       });
     }
     // Seated players whose entity has not arrived yet still belong on the board.
     for (const [id, name] of this.roster) {
-      if (!seen.has(id)) rows.push({ id, name, hue: playerHue(id), kills: 0, deaths: 0, me: id === this.you, away: this.away.has(id) });
+      if (!seen.has(id)) {
+        rows.push({ id, name, hue: playerHue(id), kills: 0, deaths: 0, me: id === this.you, away: this.away.has(id), host: id === this.host });
+      }
     }
     return rows.sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);
   }
