@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::game::GameKind;
 use crate::lobby::{
-    normalize_code, ClientLink, LobbyCommand, LobbyShared, Registry, RegistryError,
+    normalize_code, ClientLink, LobbyCommand, LobbyShared, Outbound, Registry, RegistryError,
 };
 use crate::metrics::Metrics;
 use crate::netsim::NetSim;
@@ -19,6 +19,7 @@ use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -52,10 +53,27 @@ struct InLobby {
     shared: Arc<LobbyShared>,
     member: usize,
     player: Option<EntityId>,
-    frames: mpsc::Receiver<Bytes>,
+    frames: mpsc::Receiver<Outbound>,
+    /// Shared with the lobby: event frames queued and not taken yet.
+    events_queued: Arc<AtomicUsize>,
     /// `None` once the lobby dropped its sender without kicking (a oneshot must not be polled
     /// again after it completed).
     kick: Option<oneshot::Receiver<CloseCode>>,
+}
+
+impl InLobby {
+    /// Takes a frame off the queue (and an event off the lobby's count of them).
+    fn take(&self, o: Outbound) -> Bytes {
+        if o.event {
+            self.events_queued.fetch_sub(1, AtomicOrdering::AcqRel);
+        }
+        o.frame
+    }
+
+    fn try_recv(&mut self) -> Option<Bytes> {
+        let o = self.frames.try_recv().ok()?;
+        Some(self.take(o))
+    }
 }
 
 /// Resolves when the lobby kicks this connection; never if it lets go without a kick.
@@ -204,7 +222,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if let Some(sim) = &mut self.netsim {
             sim.push(first);
             if let Some(l) = &mut self.lobby {
-                while let Ok(more) = l.frames.try_recv() {
+                while let Some(more) = l.try_recv() {
                     sim.push(more);
                 }
             }
@@ -213,9 +231,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let mut batch = vec![first];
         if let Some(l) = &mut self.lobby {
             while batch.len() < 64 {
-                match l.frames.try_recv() {
-                    Ok(more) => batch.push(more),
-                    Err(_) => break,
+                match l.try_recv() {
+                    Some(more) => batch.push(more),
+                    None => break,
                 }
             }
         }
@@ -586,12 +604,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         shared: Arc<LobbyShared>,
         make: impl FnOnce(ClientLink, crate::lobby::JoinReply) -> LobbyCommand,
     ) -> Result<(), (ErrorCode, String)> {
-        let (frames_tx, frames_rx) = mpsc::channel(self.ctx.config.limits.outbound_queue);
+        let (frames_tx, frames_rx) =
+            mpsc::channel(self.ctx.config.limits.outbound_queue + crate::lobby::EVENT_HEADROOM);
         let (kick_tx, kick_rx) = oneshot::channel();
         let (reply_tx, reply_rx) = oneshot::channel();
+        let events_queued = Arc::new(AtomicUsize::new(0));
         let link = ClientLink {
             frames: frames_tx,
             kick: kick_tx,
+            events_queued: events_queued.clone(),
         };
         let closed = || (ErrorCode::LobbyNotFound, "that lobby has closed".to_owned());
         let send = shared.inbox.send(make(link, reply_tx));
@@ -613,6 +634,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     member: ok.member,
                     player: ok.player,
                     frames: frames_rx,
+                    events_queued,
                     kick: Some(kick_rx),
                 });
                 Ok(())
@@ -797,7 +819,10 @@ async fn from_lobby(lobby: &mut Option<InLobby>) -> FromLobby {
     tokio::select! {
         biased;
         code = kicked(&mut l.kick) => FromLobby::Kick(code),
-        frame = l.frames.recv() => frame.map_or(FromLobby::Gone, FromLobby::Frame),
+        frame = l.frames.recv() => match frame {
+            Some(o) => FromLobby::Frame(l.take(o)),
+            None => FromLobby::Gone,
+        },
     }
 }
 

@@ -9,7 +9,7 @@ use crate::metrics::Metrics;
 use crate::protocol::{CloseCode, PlayerInput, SessionId};
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -18,12 +18,20 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
 /// What a lobby sends a client's connection: frames, in order, through a bounded queue.
-pub type Outbound = Bytes;
+pub struct Outbound {
+    pub frame: Bytes,
+    /// A lobby event, chat line or reply (not a snapshot): it counts in
+    /// [`ClientLink::events_queued`] until the connection takes it.
+    pub event: bool,
+}
 
 /// A client's end of the lobby: its bounded frame queue and a way to close it with a reason.
 pub struct ClientLink {
     pub frames: mpsc::Sender<Outbound>,
     pub kick: oneshot::Sender<CloseCode>,
+    /// Event frames in `frames` that the connection has not taken yet: the lobby adds one
+    /// before it queues an event, the connection takes one off when it receives it.
+    pub events_queued: Arc<AtomicUsize>,
 }
 
 pub type JoinReply = oneshot::Sender<Result<JoinOk, JoinError>>;
@@ -85,9 +93,30 @@ pub struct LobbyHandle {
     pub shared: Arc<LobbyShared>,
 }
 
+/// Room in every client's queue, on top of `limits.outbound_queue`, that only lobby events, chat
+/// and replies may use (see [`Sink::send_event`]). The connection creates its queue with
+/// `outbound_queue + EVENT_HEADROOM` slots.
+pub const EVENT_HEADROOM: usize = 64;
+
 /// The actor's sink: each client's bounded queue, never awaited.
+///
+/// Snapshots (with `Joined` and `Roster`) go out while fewer than `outbound_queue` of them wait;
+/// events have [`EVENT_HEADROOM`] more room of their own. Counting snapshots rather than frames
+/// is what keeps a burst of events (a dozen joins and chat lines in a tick, say) from making a
+/// client that reads everything, just a tick late, look behind and miss a snapshot.
 struct Links {
     links: HashMap<SessionId, ClientLink>,
+}
+
+fn try_send(link: &ClientLink, frame: &Bytes, event: bool) -> Result<(), SendError> {
+    let out = Outbound {
+        frame: frame.clone(),
+        event,
+    };
+    link.frames.try_send(out).map_err(|e| match e {
+        mpsc::error::TrySendError::Full(_) => SendError::Full,
+        mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+    })
 }
 
 impl Sink for Links {
@@ -95,10 +124,30 @@ impl Sink for Links {
         let Some(link) = self.links.get(&to) else {
             return Err(SendError::Closed);
         };
-        link.frames.try_send(frame.clone()).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
+        let frames = &link.frames;
+        if frames.is_closed() {
+            return Err(SendError::Closed);
+        }
+        let bound = frames.max_capacity().saturating_sub(EVENT_HEADROOM).max(1);
+        let queued = frames.max_capacity() - frames.capacity();
+        let events = link.events_queued.load(Ordering::Acquire);
+        if queued.saturating_sub(events) >= bound {
+            return Err(SendError::Full);
+        }
+        try_send(link, frame, false)
+    }
+
+    fn send_event(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
+        let Some(link) = self.links.get(&to) else {
+            return Err(SendError::Closed);
+        };
+        // Counted before it is queued, so the connection never takes off more than was added.
+        link.events_queued.fetch_add(1, Ordering::AcqRel);
+        let r = try_send(link, frame, true);
+        if r.is_err() {
+            link.events_queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        r
     }
 
     fn kick(&mut self, to: SessionId, code: CloseCode) {
@@ -243,5 +292,61 @@ fn handle(state: &mut LobbyState, links: &mut Links, cmd: LobbyCommand) {
         LobbyCommand::Inspect { tick, reply } => {
             let _ = reply.send(state.world_at(tick).cloned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_of_events_does_not_crowd_out_snapshots_but_a_snapshot_backlog_does() {
+        let s = SessionId(1);
+        let (frames, mut rx) = mpsc::channel(4 + EVENT_HEADROOM);
+        let (kick, _) = oneshot::channel();
+        let events_queued = Arc::new(AtomicUsize::new(0));
+        let link = ClientLink {
+            frames,
+            kick,
+            events_queued: events_queued.clone(),
+        };
+        let mut links = Links {
+            links: HashMap::from([(s, link)]),
+        };
+        let frame = Bytes::from_static(b"x");
+        // Twenty events and a snapshot a tick, for three ticks, none of it read yet: the
+        // snapshots still go out.
+        for _ in 0..3 {
+            for _ in 0..20 {
+                links.send_event(s, &frame).unwrap();
+            }
+            assert_eq!(links.send(s, &frame), Ok(()));
+        }
+        assert_eq!(events_queued.load(Ordering::Relaxed), 60);
+        // Four snapshots wait: the fifth is refused.
+        assert_eq!(links.send(s, &frame), Ok(()));
+        assert_eq!(links.send(s, &frame), Err(SendError::Full));
+        // Reading gives the events' count back as it goes.
+        let mut read = 0;
+        while let Ok(o) = rx.try_recv() {
+            if o.event {
+                events_queued.fetch_sub(1, Ordering::AcqRel);
+            }
+            read += 1;
+            if read == 21 {
+                break;
+            }
+        }
+        assert_eq!(events_queued.load(Ordering::Relaxed), 40);
+        assert_eq!(links.send(s, &frame), Ok(()));
+        // Events have room of their own, and it is bounded too.
+        let mut sent = 0;
+        while links.send_event(s, &frame).is_ok() {
+            sent += 1;
+        }
+        assert_eq!(sent, 4 + EVENT_HEADROOM - (64 - 21 + 1));
+        assert_eq!(events_queued.load(Ordering::Relaxed), 40 + sent);
+        drop(rx);
+        assert_eq!(links.send(s, &frame), Err(SendError::Closed));
     }
 }

@@ -7,7 +7,7 @@ mod history;
 mod registry;
 mod state;
 
-pub use actor::{ClientLink, JoinReply, LobbyCommand, LobbyHandle, Outbound};
+pub use actor::{ClientLink, JoinReply, LobbyCommand, LobbyHandle, Outbound, EVENT_HEADROOM};
 pub use code::{generate_code, normalize_code};
 pub use registry::{LobbyShared, Registry, RegistryError};
 pub use state::{

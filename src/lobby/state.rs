@@ -58,7 +58,14 @@ pub enum SendError {
 
 /// Where the lobby's frames go. The actor implements it over channels; tests over vectors.
 pub trait Sink {
+    /// A snapshot (or `Joined`, or `Roster`): refused with `Full` when the client is behind.
     fn send(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError>;
+    /// Anything else: lobby events, chat, replies. These come in bursts (a dozen players joining
+    /// in one tick), so a sink may give them room that snapshots do not get: a burst must not
+    /// make a client that reads everything look behind and miss the tick's snapshot.
+    fn send_event(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
+        self.send(to, frame)
+    }
     /// Closes a client's connection with a reason (it never blocks, whatever its queue holds).
     fn kick(&mut self, to: SessionId, code: CloseCode);
 }
@@ -479,7 +486,7 @@ impl LobbyState {
         };
         if let Some((code, message)) = error {
             let frame = self.frame(&ServerMsg::error(code, message));
-            let _ = sink.send(session, &frame);
+            let _ = sink.send_event(session, &frame);
             return;
         }
         m.chat_tokens -= 1;
@@ -502,7 +509,7 @@ impl LobbyState {
                 ErrorCode::NotHost,
                 "only the host can restart the round",
             ));
-            let _ = sink.send(session, &frame);
+            let _ = sink.send_event(session, &frame);
             return;
         }
         self.game.restart(self.tick);
@@ -569,7 +576,7 @@ impl LobbyState {
                 if !m.connected || m.needs_joined {
                     continue;
                 }
-                match sink.send(m.session, frame) {
+                match sink.send_event(m.session, frame) {
                     Ok(()) => {
                         self.stats.frames_sent += 1;
                         self.stats.bytes_sent += frame.len() as u64;
