@@ -195,6 +195,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                             }
                         }
                         Err(WsError::Capacity(_)) => return End::Close(CloseCode::MessageTooBig),
+                        // Broken framing (reserved opcodes or bits, unmasked frames, oversized
+                        // or fragmented control frames, stray continuations): say so.
+                        Err(WsError::Protocol(e)) => {
+                            debug!(error = %e, "websocket protocol error");
+                            return End::Close(CloseCode::ProtocolViolation);
+                        }
+                        // A text frame that is not even UTF-8 is still a text frame.
+                        Err(WsError::Utf8(_)) => return End::Close(CloseCode::UnsupportedData),
                         Err(e) => {
                             debug!(error = %e, "socket error");
                             return End::Gone;
