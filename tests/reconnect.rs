@@ -1,0 +1,333 @@
+//! Reconnection: a player whose connection drops mid-game keeps its seat and entity for the
+//! grace period, resumes with its single-use token, and loses the seat when the grace runs out.
+
+mod common;
+
+use common::{within, TestServer};
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tickrelay::client::{Client, Incoming, World};
+use tickrelay::protocol::{
+    decode_server, encode, ClientMsg, EntityId, Hello, LobbyEventKind, LobbyRef, PlayerInput,
+    ServerMsg, PROTOCOL_VERSION,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::MaybeTlsStream;
+
+/// A client plus a second handle on its TCP socket, to cut it without a close frame.
+async fn cuttable(server: &TestServer) -> (Client, std::net::TcpStream) {
+    let std = std::net::TcpStream::connect(server.addr).unwrap();
+    std.set_nonblocking(true).unwrap();
+    let handle = std.try_clone().unwrap();
+    let tcp = TcpStream::from_std(std).unwrap();
+    let (ws, _) = tokio_tungstenite::client_async(server.url(), MaybeTlsStream::Plain(tcp))
+        .await
+        .unwrap();
+    (Client::from_socket(ws), handle)
+}
+
+/// The cable is pulled: the server sees the TCP stream end, with no WebSocket close at all.
+fn cut(client: Client, handle: std::net::TcpStream) {
+    handle.shutdown(Shutdown::Both).unwrap();
+    drop(client);
+    drop(handle);
+}
+
+/// Reads (keeping `world` current) until a lobby event of `kind` about `player`.
+async fn wait_event(c: &mut Client, world: &mut World, kind: LobbyEventKind, player: EntityId) {
+    loop {
+        let m = c.recv().await.expect("recv");
+        world.apply(&m).expect("applies");
+        if let ServerMsg::LobbyEvent {
+            kind: k, player: p, ..
+        } = m
+        {
+            if k == kind && p == player {
+                return;
+            }
+        }
+    }
+}
+
+/// Reads until the next snapshot has been applied, checking that our ack never goes back.
+async fn next_snapshot(c: &mut Client, world: &mut World) {
+    loop {
+        let before = world.own_ack();
+        let m = c.recv().await.expect("recv");
+        if let ServerMsg::Error { code, message } = &m {
+            panic!("error {code}: {message}");
+        }
+        let snapshot = matches!(m, ServerMsg::Snapshot(_));
+        world.apply(&m).expect("applies");
+        if let (Some(a), Some(b)) = (before, world.own_ack()) {
+            assert!(b >= a, "the ack went back from {a} to {b}");
+        }
+        if snapshot {
+            return;
+        }
+    }
+}
+
+/// Reads until an `Error` frame: its code.
+async fn error_code(c: &mut Client) -> u16 {
+    loop {
+        if let ServerMsg::Error { code, .. } = c.recv().await.expect("an error frame") {
+            return code;
+        }
+    }
+}
+
+fn x_of(world: &World, id: EntityId) -> i32 {
+    world.table.get(id).expect("the entity is there").fields[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_player_keeps_its_seat_and_resumes_with_its_token() {
+    let server = TestServer::with(|c| c.lobby.reconnect_grace = Duration::from_secs(30)).await;
+    within(30, async {
+        let (mut ann, handle) = cuttable(&server).await;
+        let token = ann.hello("ann", None).await.unwrap().reconnect_token;
+        let joined = ann.create("drops", "walkers", 4, false).await.unwrap();
+        let (lobby, me) = (joined.lobby, joined.you.unwrap());
+        let mut aw = World::default();
+        aw.apply(&ServerMsg::Joined(joined)).unwrap();
+        let (mut bob, _) = server.client("bob").await;
+        let mut bw = World::default();
+        bw.apply(&ServerMsg::Joined(
+            bob.join(LobbyRef::Id(lobby)).await.unwrap(),
+        ))
+        .unwrap();
+
+        // Ann walks for a while, then stands still (input 10), and sees all ten acked.
+        let toward_centre = if x_of(&aw, me) < 16_000 { 1 } else { -1 };
+        for seq in 1..=10u32 {
+            ann.input(PlayerInput {
+                seq,
+                dx: if seq < 10 { toward_centre } else { 0 },
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            next_snapshot(&mut ann, &mut aw).await;
+        }
+        while aw.own_ack() != Some(10) {
+            next_snapshot(&mut ann, &mut aw).await;
+        }
+
+        // Mid-game, the connection is cut. Bob sees her go away, but her seat and entity stay.
+        cut(ann, handle);
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Away, me).await;
+        let seat = server.registry.get(lobby).unwrap();
+        for _ in 0..5 {
+            next_snapshot(&mut bob, &mut bw).await;
+        }
+        assert!(bw.table.get(me).is_some(), "her entity was removed");
+        assert_eq!(seat.players.load(Ordering::Relaxed), 2);
+
+        // She comes back with her token: a fresh token, and the same seat with a full snapshot.
+        let mut ann = Client::connect(&server.url()).await.unwrap();
+        let welcome = ann.hello("ann", Some(token.clone())).await.unwrap();
+        assert_ne!(welcome.reconnect_token, token, "tokens are single-use");
+        let back = ann.joined().await.unwrap();
+        assert_eq!((back.lobby, back.you), (lobby, Some(me)));
+        let mut aw = World::default();
+        aw.apply(&ServerMsg::Joined(back)).unwrap();
+        assert_eq!(aw.own_ack(), Some(10), "the ack survived the reconnect");
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Back, me).await;
+
+        // An input numbered from before the drop changes nothing: no ack, no movement.
+        let x = x_of(&aw, me);
+        ann.input(PlayerInput {
+            seq: 5,
+            dx: toward_centre,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        for _ in 0..5 {
+            next_snapshot(&mut ann, &mut aw).await;
+        }
+        assert_eq!(aw.own_ack(), Some(10));
+        assert_eq!(x_of(&aw, me), x, "a stale input moved her");
+        // The next number does.
+        ann.input(PlayerInput {
+            seq: 11,
+            dx: toward_centre,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        while aw.own_ack() != Some(11) {
+            next_snapshot(&mut ann, &mut aw).await;
+        }
+        next_snapshot(&mut ann, &mut aw).await;
+        assert_ne!(x_of(&aw, me), x, "the new input did not apply");
+        server.assert_mirror(&aw).await;
+
+        // The old token was used up: Error 9, and the connection carries on lobby-less.
+        let mut thief = Client::connect(&server.url()).await.unwrap();
+        thief.hello("thief", Some(token)).await.unwrap();
+        assert_eq!(error_code(&mut thief).await, 9);
+        assert!(thief.list(None).await.is_ok());
+        assert_eq!(seat.players.load(Ordering::Relaxed), 2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_grace_period_the_seat_is_freed_and_the_token_fails() {
+    let server = TestServer::with(|c| c.lobby.reconnect_grace = Duration::from_millis(300)).await;
+    within(20, async {
+        let (mut ann, handle) = cuttable(&server).await;
+        let token = ann.hello("ann", None).await.unwrap().reconnect_token;
+        let joined = ann.create("expires", "arena", 4, false).await.unwrap();
+        let (lobby, me) = (joined.lobby, joined.you.unwrap());
+        let (mut bob, _) = server.client("bob").await;
+        let mut bw = World::default();
+        bw.apply(&ServerMsg::Joined(
+            bob.join(LobbyRef::Id(lobby)).await.unwrap(),
+        ))
+        .unwrap();
+        ann.recv().await.unwrap();
+
+        cut(ann, handle);
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Away, me).await;
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Left, me).await;
+        next_snapshot(&mut bob, &mut bw).await;
+        assert!(bw.table.get(me).is_none(), "her entity outlived her seat");
+        let seat = server.registry.get(lobby).unwrap();
+        while seat.players.load(Ordering::Relaxed) != 1 {
+            next_snapshot(&mut bob, &mut bw).await;
+        }
+
+        let mut late = Client::connect(&server.url()).await.unwrap();
+        late.hello("ann", Some(token)).await.unwrap();
+        assert_eq!(error_code(&mut late).await, 9);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_while_the_old_connection_is_open_closes_it_with_4005() {
+    let server = TestServer::start().await;
+    within(20, async {
+        let (mut old, w) = server.client("ann").await;
+        let joined = old.create("twice", "walkers", 2, false).await.unwrap();
+        let mut new = Client::connect(&server.url()).await.unwrap();
+        new.hello("ann", Some(w.reconnect_token)).await.unwrap();
+        let back = new.joined().await.unwrap();
+        assert_eq!((back.lobby, back.you), (joined.lobby, joined.you));
+        let close = loop {
+            match old.next().await.unwrap() {
+                Incoming::Msg(..) => continue,
+                Incoming::Closed(c) => break c,
+            }
+        };
+        assert_eq!(
+            close,
+            Some((4005, "resumed from another connection".to_owned()))
+        );
+    })
+    .await;
+}
+
+/// A raw WebSocket that speaks only when told: it never answers a ping.
+async fn raw_client(server: &TestServer) -> TcpStream {
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let req = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        server.addr
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).await.unwrap(), 1);
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    s
+}
+
+/// Sends one message as a masked binary frame (zero mask key).
+async fn raw_send(s: &mut TcpStream, msg: &ClientMsg) {
+    let payload = encode(msg);
+    assert!(payload.len() < 126);
+    let mut f = vec![0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    f.extend(payload);
+    s.write_all(&f).await.unwrap();
+}
+
+/// Reads one whole server frame (unmasked, short or 16-bit length) and decodes it.
+async fn raw_recv(s: &mut TcpStream) -> ServerMsg {
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).await.unwrap();
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut l = [0u8; 2];
+            s.read_exact(&mut l).await.unwrap();
+            usize::from(u16::from_be_bytes(l))
+        }
+        n => usize::from(n),
+    };
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload).await.unwrap();
+    assert_eq!(h[0] & 0x0f, 2, "a binary frame");
+    decode_server(&payload).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_open_player_is_found_by_the_idle_timeout_and_can_come_back() {
+    let server = TestServer::with(|c| c.limits.idle_timeout = Duration::from_millis(600)).await;
+    within(20, async {
+        let (mut bob, _) = server.client("bob").await;
+        let joined = bob.create("ghosts", "walkers", 4, false).await.unwrap();
+        let mut bw = World::default();
+        bw.apply(&ServerMsg::Joined(joined.clone())).unwrap();
+
+        // The ghost says hello, joins, and is never heard from again (not even a pong).
+        let mut ghost = raw_client(&server).await;
+        raw_send(
+            &mut ghost,
+            &ClientMsg::Hello(Hello {
+                version: PROTOCOL_VERSION,
+                name: "ghost".into(),
+                reconnect_token: None,
+            }),
+        )
+        .await;
+        let ServerMsg::Welcome {
+            reconnect_token, ..
+        } = raw_recv(&mut ghost).await
+        else {
+            panic!("expected Welcome");
+        };
+        raw_send(&mut ghost, &ClientMsg::Join(LobbyRef::Id(joined.lobby))).await;
+        let ghost_id = loop {
+            let m = bob.recv().await.unwrap();
+            bw.apply(&m).unwrap();
+            if let ServerMsg::LobbyEvent {
+                kind: LobbyEventKind::Joined,
+                player,
+                ..
+            } = m
+            {
+                break player;
+            }
+        };
+        // The server pings, hears nothing back, and lets the connection go: the seat stays.
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Away, ghost_id).await;
+        let seat = server.registry.get(joined.lobby).unwrap();
+        assert_eq!(seat.players.load(Ordering::Relaxed), 2);
+        drop(ghost);
+
+        let mut back = Client::connect(&server.url()).await.unwrap();
+        back.hello("ghost", Some(reconnect_token)).await.unwrap();
+        assert_eq!(back.joined().await.unwrap().you, Some(ghost_id));
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Back, ghost_id).await;
+    })
+    .await;
+}
