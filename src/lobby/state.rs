@@ -138,6 +138,8 @@ struct Member {
     buttons_latch: u8,
     chat_tokens: u32,
     chat_refill_at: Tick,
+    /// When it was last told its chat was rate-limited (at most once a second).
+    chat_limited_at: Option<Tick>,
 }
 
 /// A lobby's whole state. Methods are the commands; [`LobbyState::tick`] advances one tick.
@@ -286,6 +288,7 @@ impl LobbyState {
             buttons_latch: 0,
             chat_tokens: self.settings.chat_burst,
             chat_refill_at: self.tick,
+            chat_limited_at: None,
         });
         self.empty_since = None;
         if let Some(p) = player {
@@ -457,6 +460,7 @@ impl LobbyState {
             self.settings.chat_burst,
             self.settings.chat_refill_ticks.max(1),
         );
+        let second = u32::from(self.settings.tick_rate);
         let Some(m) = self.member_of(key, session) else {
             return;
         };
@@ -477,6 +481,14 @@ impl LobbyState {
                 format!("chat messages are at most {MAX_CHAT_LEN} bytes"),
             ))
         } else if m.chat_tokens == 0 {
+            // Dropped, and said so at most once a second: the answer to a chat flood must not
+            // become a flood of errors.
+            if m.chat_limited_at
+                .is_some_and(|t| tick.0.wrapping_sub(t.0) < second)
+            {
+                return;
+            }
+            m.chat_limited_at = Some(tick);
             Some((
                 ErrorCode::RateLimited,
                 "slow down: too many chat messages".to_owned(),
@@ -1191,6 +1203,45 @@ mod tests {
             .take(s(1))
             .iter()
             .any(|m| matches!(m, ServerMsg::Chat { text, .. } if text == "later")));
+    }
+
+    #[test]
+    fn a_chat_flood_gets_one_rate_limit_error_a_second() {
+        let mut l = LobbyState::new(LobbySettings {
+            chat_refill_ticks: 1000,
+            ..settings(GameKind::Walkers, 2)
+        });
+        let mut sink = TestSink::default();
+        let a = l.join(s(1), "ann".into(), false, None).unwrap();
+        l.tick(&mut sink);
+        sink.take(s(1));
+        let count = |msgs: &[ServerMsg]| {
+            let errors = msgs
+                .iter()
+                .filter(|m| matches!(m, ServerMsg::Error { code, .. } if *code == ErrorCode::RateLimited.as_u16()))
+                .count();
+            let chats = msgs
+                .iter()
+                .filter(|m| matches!(m, ServerMsg::Chat { .. }))
+                .count();
+            (errors, chats)
+        };
+        for _ in 0..50 {
+            l.chat(a.member, s(1), "spam", &mut sink);
+        }
+        l.tick(&mut sink);
+        assert_eq!(count(&sink.take(s(1))), (1, 2));
+        // Still flooding within the second: dropped without a word.
+        for _ in 0..29 {
+            l.chat(a.member, s(1), "spam", &mut sink);
+            l.tick(&mut sink);
+        }
+        assert_eq!(count(&sink.take(s(1))), (0, 0));
+        // A second later it is told again.
+        l.tick(&mut sink);
+        l.chat(a.member, s(1), "spam", &mut sink);
+        l.tick(&mut sink);
+        assert_eq!(count(&sink.take(s(1))), (1, 0));
     }
 
     #[test]
