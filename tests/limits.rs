@@ -673,3 +673,46 @@ async fn a_browser_from_another_origin_is_refused_with_1008() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_flood_is_dropped_with_at_most_one_error_a_second() {
+    let server = TestServer::with(|c| {
+        c.limits.messages_per_second = 10_000;
+        c.limits.message_burst = 10_000;
+        c.lobby.chat_burst = 3;
+        c.lobby.chat_refill = Duration::from_secs(60);
+    })
+    .await;
+    within(20, async {
+        let (mut a, _) = server.client("a").await;
+        a.create("chatty", "walkers", 2, false).await.unwrap();
+        let started = Instant::now();
+        for i in 0..50 {
+            a.send(&ClientMsg::Chat {
+                text: format!("line {i}"),
+            })
+            .await
+            .unwrap();
+        }
+        // The lobby takes its whole inbox every tick: a few snapshots later every line is judged.
+        let (mut errors, mut chats, mut snapshots) = (0, 0, 0);
+        while snapshots < 5 {
+            match a.recv().await.unwrap() {
+                ServerMsg::Error { code, .. } => {
+                    assert_eq!(code, 8);
+                    errors += 1;
+                }
+                ServerMsg::Chat { .. } => chats += 1,
+                ServerMsg::Snapshot(_) => snapshots += 1,
+                _ => {}
+            }
+        }
+        let secs = started.elapsed().as_secs() as usize;
+        assert_eq!(chats, 3, "the burst gets through, the rest is dropped");
+        assert!(
+            errors >= 1 && errors <= secs + 1,
+            "{errors} errors in {secs}s"
+        );
+    })
+    .await;
+}
