@@ -5,7 +5,7 @@
 //! pile up past the limits. The slot then travels with the connection into its WebSocket session.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -63,6 +63,7 @@ impl ConnectionLimits {
 
     /// A slot for a new connection from `ip`, or `None` when either limit is reached.
     pub fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<ConnectionSlot> {
+        let ip = limit_key(ip);
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let from_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
         if c.total >= self.max_total || from_ip >= self.max_per_ip {
@@ -78,6 +79,23 @@ impl ConnectionLimits {
 
     pub fn total(&self) -> usize {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).total
+    }
+}
+
+/// The address a per-address limit counts against: an IPv4 address as it is (also when it
+/// arrives mapped into IPv6), an IPv6 address by its /64. One host or home network is normally
+/// given a whole /64, so counting single IPv6 addresses would let it pick a fresh address for
+/// every connection and never meet its limit.
+fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 
@@ -111,5 +129,27 @@ mod tests {
         drop(s1);
         assert!(l.try_acquire(a).is_some());
         assert_eq!(l.total(), 3 - 1 + 1 - 1);
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64_and_mapped_ipv4_as_ipv4() {
+        let l = ConnectionLimits::new(100, 2);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let _a = l.try_acquire(ip("2001:db8:1:2::1")).unwrap();
+        let _b = l.try_acquire(ip("2001:db8:1:2:ffff::9")).unwrap();
+        assert!(
+            l.try_acquire(ip("2001:db8:1:2:dead:beef::")).is_none(),
+            "same /64"
+        );
+        assert!(
+            l.try_acquire(ip("2001:db8:1:3::1")).is_some(),
+            "another /64"
+        );
+        let _c = l.try_acquire(ip("10.0.0.7")).unwrap();
+        let _d = l.try_acquire(ip("::ffff:10.0.0.7")).unwrap();
+        assert!(
+            l.try_acquire(ip("10.0.0.7")).is_none(),
+            "mapped is the same address"
+        );
     }
 }
