@@ -253,6 +253,7 @@ async fn unknown_message_types_get_error_14() {
             vec![0x91, 0x0c],
             vec![0x93, 0x7f, 0x01, 0x02],
             vec![0x91, 0xcc, 0xff],
+            vec![0x91, 0xcd, 0x01, 0x2c],
         ] {
             c.send_raw(frame).await.unwrap();
             assert_eq!(error_code(&mut c).await, 14);

@@ -716,3 +716,35 @@ async fn a_chat_flood_is_dropped_with_at_most_one_error_a_second() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_http_is_closed_and_a_full_server_still_answers_one_request() {
+    let server = TestServer::with(|c| {
+        c.limits.handshake_timeout = Duration::from_millis(300);
+        c.limits.max_connections = 1;
+    })
+    .await;
+    within(20, async {
+        let get = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+        // A keep-alive connection that asks once and then says nothing more is closed.
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(get.as_bytes()).await.unwrap();
+        let head = read_head(&mut s).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"ok\n");
+
+        // With the only slot taken by a player, /healthz still answers, once per connection.
+        let (_player, _) = server.client("player").await;
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(get.as_bytes()).await.unwrap();
+        let head = read_head(&mut s).await.to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(head.contains("connection: close"), "{head}");
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"ok\n");
+    })
+    .await;
+}
