@@ -631,16 +631,14 @@ async fn http_lists_public_lobbies_as_json_and_reports_health_and_metrics() {
     .await;
 }
 
-/// A `Leave` must free the seat at once, whenever it arrives. Today, when it reaches the lobby's
-/// inbox while a tick is under way (after the inbox was drained, before the fan-out), the session
-/// has already dropped its frame queue, so the fan-out finds the queue closed and takes it for a
-/// dropped connection: the seat is held for the reconnect grace (`Away`), and the `Leave` that the
-/// next tick drains is ignored because `LobbyState::leave` only acts on connected members. The
-/// window is small, so this test widens it (a fast tick with many members to fan out to) and
-/// leaves many times from a two-seat lobby: a held seat makes the next join `LobbyFull`. The other
-/// tests in this file set `reconnect_grace` to zero, so a dropped connection and a leave end alike.
+/// A `Leave` must free the seat at once, whenever it arrives. When it reaches the lobby's inbox
+/// while a tick is under way (after the inbox was drained, before the fan-out), the session has
+/// already dropped its frame queue, so the fan-out finds the queue closed and takes it for a
+/// dropped connection (the seat held, `Away`); the `Leave` drained next tick must still free it
+/// (it once did not: `LobbyState::leave` acted only on connected members). The window is small, so
+/// this test widens it (a fast tick with many members to fan out to) and leaves many times from a
+/// two-seat lobby: a held seat makes the next join `LobbyFull`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a Leave that races a tick is taken for a dropped connection and the seat stays held (LobbyState::leave ignores members marked away)"]
 async fn an_explicit_leave_always_frees_the_seat() {
     let server = TestServer::with(|c| {
         c.lobby.tick_rate = 240;

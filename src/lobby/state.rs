@@ -357,7 +357,9 @@ impl LobbyState {
 
     /// The member leaves for good: its seat and entity go.
     pub fn leave(&mut self, key: usize, session: SessionId) {
-        if self.member_of(key, session).is_some() {
+        // Not `member_of`: the session drops its queue right after sending Leave, so a tick may
+        // already have seen the closed queue and marked the member away. A leave still frees it.
+        if self.members.get(key).is_some_and(|m| m.session == session) {
             self.remove_member(key, "left");
         }
     }
