@@ -1,8 +1,10 @@
 //! The live line on stderr while a run goes: phase, bots in, snapshots/s, kbit/s and p99 latency
-//! of the last quarter second. Hidden when stderr is not a terminal.
+//! of the last second. Hidden when stderr is not a terminal.
 
-use super::stats::{Shared, DONE, MEASURE, SETUP, WARMUP};
+use super::stats::{new_histogram, Shared, DONE, MEASURE, SETUP, WARMUP};
+use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,23 +21,38 @@ pub async fn show(shared: Arc<Shared>, done: CancellationToken) {
         bar.set_style(style);
     }
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let (mut snaps, mut bytes, mut at) = (0u64, 0u64, Instant::now());
+    // Rates and p99 over the last second (four updates): a quarter second holds only 7 or 8
+    // snapshots per bot, too few for a steady figure.
+    let mut counts: VecDeque<(Instant, u64, u64)> = VecDeque::new();
+    let mut latencies: VecDeque<Histogram<u64>> = VecDeque::new();
     loop {
         tokio::select! {
             _ = done.cancelled() => break,
             _ = tick.tick() => {}
         }
         let now = Instant::now();
-        let dt = now.duration_since(at).as_secs_f64().max(1e-3);
-        let (s, b) = (
+        counts.push_back((
+            now,
             shared.live_snapshots.load(Relaxed),
             shared.live_bytes.load(Relaxed),
-        );
+        ));
+        if counts.len() > 5 {
+            counts.pop_front();
+        }
+        latencies.push_back(shared.take_recent_latency());
+        if latencies.len() > 4 {
+            latencies.pop_front();
+        }
+        let (t0, s0, b0) = counts[0];
+        let dt = now.duration_since(t0).as_secs_f64().max(1e-3);
+        let (s, b) = (counts[counts.len() - 1].1, counts[counts.len() - 1].2);
         let connected = shared.connected.load(Relaxed);
-        let per_bot = (s - snaps) as f64 / dt / connected.max(1) as f64;
-        let kbit = (b - bytes) as f64 * 8.0 / 1000.0 / dt;
-        (snaps, bytes, at) = (s, b, now);
-        let recent = shared.take_recent_latency();
+        let per_bot = (s - s0) as f64 / dt / connected.max(1) as f64;
+        let kbit = (b - b0) as f64 * 8.0 / 1000.0 / dt;
+        let mut recent = new_histogram();
+        for h in &latencies {
+            let _ = recent.add(h);
+        }
         let p99 = if recent.is_empty() {
             "-".to_owned()
         } else {
