@@ -134,7 +134,13 @@ struct Player {
 }
 
 async fn run_scenario(ops: Vec<Op>, game: &'static str) {
-    let server = TestServer::with(|c| c.lobby.tick_rate = 60).await;
+    let server = TestServer::with(|c| {
+        c.lobby.tick_rate = 60;
+        // The checks ask for the table of the tick a client holds; a deep history keeps it there
+        // even when a loaded test machine stalls this task for a few seconds.
+        c.lobby.history = 1024;
+    })
+    .await;
     let (mut observer, _) = server.client("observer").await;
     let j = observer.create("prop", game, 8, false).await.unwrap();
     let code = j.code.clone();

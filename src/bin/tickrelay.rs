@@ -43,29 +43,50 @@ fn main() -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tickrelay::server::bind(config.server.bind, config.server.listen_backlog)
         .with_context(|| format!("binding {}", config.server.bind))?;
+    let shutdown = CancellationToken::new();
+    // Handlers first: a SIGTERM sent as soon as the address is printed must already be ours.
+    let signals = install_signals()?;
+    tokio::spawn(wait_for_signal(signals, shutdown.clone()));
     // Printed (not only logged) so scripts that bind port 0 can read the address.
     println!("tickrelay listening on http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    tokio::spawn(signals(shutdown.clone()));
     tickrelay::server::run(listener, Arc::new(config), shutdown).await?;
     Ok(())
 }
 
-/// Ctrl-C and SIGTERM both start the same graceful shutdown.
-async fn signals(shutdown: CancellationToken) {
+#[cfg(unix)]
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+#[cfg(not(unix))]
+type Signals = ();
+
+/// Registers SIGTERM and SIGINT (Ctrl-C) now, so none is lost between start-up and the wait.
+fn install_signals() -> std::io::Result<Signals> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return;
-        };
+        Ok((
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        ))
+    }
+    #[cfg(not(unix))]
+    Ok(())
+}
+
+/// Ctrl-C and SIGTERM both start the same graceful shutdown.
+async fn wait_for_signal(signals: Signals, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        let (mut term, mut int) = signals;
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    {
+        let () = signals;
+        let _ = tokio::signal::ctrl_c().await;
+    }
     tracing::info!("signal received");
     shutdown.cancel();
 }

@@ -9,7 +9,7 @@ mod state;
 
 pub use actor::{ClientLink, JoinReply, LobbyCommand, LobbyHandle, Outbound, EVENT_HEADROOM};
 pub use code::{generate_code, normalize_code};
-pub use registry::{LobbyShared, Registry, RegistryError};
+pub use registry::{LobbyShared, Registry, RegistryError, MAX_LISTED};
 pub use state::{
     Effect, JoinError, JoinOk, LobbySettings, LobbyState, LobbyStats, SendError, Sink,
 };

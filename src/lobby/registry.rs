@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::error;
 
+/// Most lobbies one `LobbyList` or `/api/lobbies` reply carries (the fullest first).
+pub const MAX_LISTED: usize = 100;
+
 /// What everyone may know about a lobby without asking its task.
 pub struct LobbyShared {
     pub id: LobbyId,
@@ -219,7 +222,8 @@ impl Registry {
             .cloned()
     }
 
-    /// Public lobbies, optionally of one game, fullest first (then oldest).
+    /// Public lobbies, optionally of one game, fullest first (then oldest), at most
+    /// [`MAX_LISTED`]: a three-byte request must not buy a reply the size of the whole registry.
     pub fn list(&self, game: Option<GameKind>) -> Vec<LobbySummary> {
         let mut list: Vec<LobbySummary> = self
             .lock()
@@ -229,6 +233,7 @@ impl Registry {
             .map(|l| l.summary())
             .collect();
         list.sort_by(|a, b| b.players.cmp(&a.players).then(a.id.cmp(&b.id)));
+        list.truncate(MAX_LISTED);
         list
     }
 
