@@ -6,6 +6,7 @@
 //! truncation, trailing bytes), so a malformed frame is reported as a decode error, not ignored.
 
 use crate::protocol::ServerMsg;
+use crate::snapshot::MAX_FIELDS;
 
 /// Why a frame did not parse.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -76,21 +77,9 @@ impl<'a> Reader<'a> {
     /// Any MessagePack integer format, as i64 (a uint 64 above i64::MAX is out of range).
     #[inline]
     pub fn int(&mut self) -> Result<i64, WireError> {
-        let b = self.byte()?;
-        Ok(match b {
-            0x00..=0x7f => i64::from(b),
-            0xe0..=0xff => i64::from(b as i8),
-            0xcc => i64::from(self.byte()?),
-            0xcd => i64::from(u16::from_be_bytes(self.take()?)),
-            0xce => i64::from(u32::from_be_bytes(self.take()?)),
-            0xcf => i64::try_from(u64::from_be_bytes(self.take()?))
-                .map_err(|_| WireError::Range("an int"))?,
-            0xd0 => i64::from(self.byte()? as i8),
-            0xd1 => i64::from(i16::from_be_bytes(self.take()?)),
-            0xd2 => i64::from(i32::from_be_bytes(self.take()?)),
-            0xd3 => i64::from_be_bytes(self.take()?),
-            _ => return Err(WireError::Unexpected(b, "an int")),
-        })
+        let (v, pos) = int_fast(self.buf, self.pos)?;
+        self.pos = pos;
+        Ok(v)
     }
 
     pub fn u32(&mut self, what: &'static str) -> Result<u32, WireError> {
@@ -140,6 +129,63 @@ impl<'a> Reader<'a> {
     }
 }
 
+// The hot loop works on (bytes, position) pairs passed by value rather than on a `&mut Reader`,
+// so the position stays in a register instead of a stack slot stored and reloaded per byte.
+
+/// The int at `pos`: small non-negative ints (every walkers header) inline, the rest out of line.
+#[inline(always)]
+fn int_fast(buf: &[u8], pos: usize) -> Result<(i64, usize), WireError> {
+    match buf.get(pos) {
+        Some(&b) if b <= 0x7f => Ok((i64::from(b), pos + 1)),
+        _ => int_at(buf, pos),
+    }
+}
+
+/// Steps over an int that must fit in i32 without computing it: other entities' field
+/// differences are most of a snapshot's bytes and a bot never looks at them. The formats that
+/// always fit are a length lookup; the rest are decoded and range-checked.
+#[inline(always)]
+fn skip_i32(buf: &[u8], pos: usize) -> Result<usize, WireError> {
+    let len = match buf.get(pos).copied() {
+        Some(0x00..=0x7f | 0xe0..=0xff) => 1,
+        Some(0xcc | 0xd0) => 2,
+        Some(0xcd | 0xd1) => 3,
+        Some(0xd2) => 5,
+        _ => {
+            let (d, next) = int_at(buf, pos)?;
+            i32::try_from(d).map_err(|_| WireError::Range("a field difference"))?;
+            return Ok(next);
+        }
+    };
+    if buf.len() - pos < len {
+        return Err(WireError::Truncated);
+    }
+    Ok(pos + len)
+}
+
+/// Decodes the int at `pos` in any MessagePack integer format: its value and the next position.
+#[inline(never)]
+fn int_at(buf: &[u8], pos: usize) -> Result<(i64, usize), WireError> {
+    let mut r = Reader { buf, pos };
+    let b = r.byte()?;
+    let v = match b {
+        0x00..=0x7f => i64::from(b),
+        0xe0..=0xff => i64::from(b as i8),
+        0xcc => i64::from(r.byte()?),
+        0xcd => i64::from(u16::from_be_bytes(r.take()?)),
+        0xce => i64::from(u32::from_be_bytes(r.take()?)),
+        0xcf => {
+            i64::try_from(u64::from_be_bytes(r.take()?)).map_err(|_| WireError::Range("an int"))?
+        }
+        0xd0 => i64::from(r.byte()? as i8),
+        0xd1 => i64::from(i16::from_be_bytes(r.take()?)),
+        0xd2 => i64::from(i32::from_be_bytes(r.take()?)),
+        0xd3 => i64::from_be_bytes(r.take()?),
+        _ => return Err(WireError::Unexpected(b, "an int")),
+    };
+    Ok((v, r.pos))
+}
+
 /// The message type of a frame, read from its first two bytes without decoding the rest
 /// (`None` when the frame does not even start like a message; let the full decoder say why).
 pub fn frame_type(frame: &[u8]) -> Option<u8> {
@@ -147,6 +193,17 @@ pub fn frame_type(frame: &[u8]) -> Option<u8> {
     r.array_len().ok()?;
     u8::try_from(r.int().ok()?).ok()
 }
+
+/// Set bits of every mask a snapshot can carry (at most `MAX_FIELDS` bits wide).
+const POPCOUNT: [u8; 1 << MAX_FIELDS] = {
+    let mut t = [0u8; 1 << MAX_FIELDS];
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = (i as u32).count_ones() as u8;
+        i += 1;
+    }
+    t
+};
 
 /// What a bot needs from one snapshot: where it sits in the tick stream and its own entity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -190,11 +247,16 @@ pub fn parse_snapshot(
         }
     }
     let n = r.array_len()?;
+    if field_count as usize > MAX_FIELDS {
+        return Err(WireError::Range("field_count"));
+    }
     let mask_bits = (1u64 << field_count) - 1;
+    let (buf, mut pos) = (r.buf, r.pos);
     let mut prev: u32 = 0;
     let mut i = 0;
     while i < n {
-        let h = r.int()?;
+        let (h, next) = int_fast(buf, pos)?;
+        pos = next;
         i += 1;
         if h < 0 {
             return Err(WireError::Range("an entity header"));
@@ -207,22 +269,31 @@ pub fn parse_snapshot(
         prev = id;
         info.entities += 1;
         let mut mask = h & mask_bits;
-        let own = id == me;
-        info.own_listed |= own;
+        // A table, not count_ones: without a target-cpu flag that is a dozen instructions.
+        let count = usize::from(POPCOUNT[mask as usize]);
+        if n - i < count {
+            return Err(WireError::Truncated);
+        }
+        i += count;
+        if id != me {
+            for _ in 0..count {
+                pos = skip_i32(buf, pos)?;
+            }
+            continue;
+        }
+        info.own_listed = true;
         while mask != 0 {
             let bit = mask.trailing_zeros();
             mask &= mask - 1;
-            if i >= n {
-                return Err(WireError::Truncated);
-            }
-            let d = r.int()?;
-            i += 1;
+            let (d, next) = int_fast(buf, pos)?;
+            pos = next;
             let d = i32::try_from(d).map_err(|_| WireError::Range("a field difference"))?;
-            if own && bit == ack_field {
+            if bit == ack_field {
                 info.own_ack_diff = Some(d);
             }
         }
     }
+    r.pos = pos;
     r.skip(1)?; // events
     for _ in 6..len {
         r.skip(1)?;
