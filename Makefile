@@ -13,7 +13,7 @@ run: client
 
 test: lint rust-test client-test e2e
 
-lint:
+lint: $(CLIENT)/node_modules/.installed
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	cd $(CLIENT) && $(NPM) run typecheck
