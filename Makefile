@@ -6,7 +6,7 @@ CARGO ?= cargo
 NPM ?= npm
 CLIENT := game-client
 
-.PHONY: run test lint rust-test client client-test e2e bench fuzz clean
+.PHONY: run test lint rust-test client client-test e2e bench fuzz autobahn clean
 
 run: client
 	$(CARGO) run --release --bin tickrelay -- --config config/default.toml
@@ -39,6 +39,14 @@ e2e: client
 
 bench:
 	$(CARGO) bench
+
+# Bounded libFuzzer runs of the decoders (docs/conformance.md); FUZZ_TIME=seconds per target.
+fuzz:
+	bash scripts/fuzz.sh
+
+# The Autobahn WebSocket cases against the /echo route.
+autobahn:
+	bash scripts/autobahn.sh
 
 clean:
 	$(CARGO) clean
