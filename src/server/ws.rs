@@ -14,8 +14,9 @@ use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
@@ -205,6 +206,7 @@ pub async fn echo_route(State(app): State<App>, req: Request) -> Response {
         let mut ws =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_cfg))
                 .await;
+        let mut close = None;
         loop {
             let msg = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -217,10 +219,24 @@ pub async fn echo_route(State(app): State<App>, req: Request) -> Response {
                     }
                 }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => break,
+                // Say why, as /ws does: too big is 1009, bad UTF-8 1007, broken framing 1002.
+                Some(Err(e)) => {
+                    close = match e {
+                        WsError::Capacity(_) => Some(WsCloseCode::Size),
+                        WsError::Utf8(_) => Some(WsCloseCode::Invalid),
+                        WsError::Protocol(_) => Some(WsCloseCode::Protocol),
+                        _ => None,
+                    };
+                    break;
+                }
+                None => break,
             }
         }
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(None)).await;
+        let frame = close.map(|code| CloseFrame {
+            code,
+            reason: "".into(),
+        });
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(frame)).await;
         drop(slot);
     });
     switching(accept)
