@@ -708,56 +708,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     async fn on_chat(&mut self, text: String) -> Result<(), End> {
-        let Some(l) = &self.lobby else {
-            return self
-                .error(ErrorCode::NotAllowed, "chat outside a lobby")
-                .await;
-        };
-        let cmd = LobbyCommand::Chat {
-            member: l.member,
-            session: self.id,
-            text,
-        };
-        if l.shared.inbox.try_send(cmd).is_err() {
-            return self
-                .error(ErrorCode::Overloaded, "the lobby is busy; chat dropped")
-                .await;
-        }
-        Ok(())
+        self.send_to_lobby(
+            "chat outside a lobby",
+            "the lobby is busy; chat dropped",
+            |member, session| LobbyCommand::Chat {
+                member,
+                session,
+                text,
+            },
+        )
+        .await
     }
 
     async fn on_restart(&mut self) -> Result<(), End> {
-        let Some(l) = &self.lobby else {
-            return self
-                .error(ErrorCode::NotAllowed, "you are not in a lobby")
-                .await;
-        };
-        let cmd = LobbyCommand::Restart {
-            member: l.member,
-            session: self.id,
-        };
-        if l.shared.inbox.try_send(cmd).is_err() {
-            return self
-                .error(ErrorCode::Overloaded, "the lobby is busy; try again")
-                .await;
-        }
-        Ok(())
+        self.send_to_lobby(
+            "you are not in a lobby",
+            "the lobby is busy; try again",
+            |member, session| LobbyCommand::Restart { member, session },
+        )
+        .await
     }
 
     async fn on_resync(&mut self) -> Result<(), End> {
+        self.send_to_lobby(
+            "you are not in a lobby",
+            "the lobby is busy; try again",
+            |member, session| LobbyCommand::Resync { member, session },
+        )
+        .await
+    }
+
+    /// Passes a command to this connection's lobby without waiting on it: outside a lobby the
+    /// client gets `NotAllowed`, and with the lobby's inbox full, `Overloaded`.
+    async fn send_to_lobby(
+        &mut self,
+        outside: &'static str,
+        busy: &'static str,
+        make: impl FnOnce(usize, SessionId) -> LobbyCommand,
+    ) -> Result<(), End> {
         let Some(l) = &self.lobby else {
-            return self
-                .error(ErrorCode::NotAllowed, "you are not in a lobby")
-                .await;
+            return self.error(ErrorCode::NotAllowed, outside).await;
         };
-        let cmd = LobbyCommand::Resync {
-            member: l.member,
-            session: self.id,
-        };
-        if l.shared.inbox.try_send(cmd).is_err() {
-            return self
-                .error(ErrorCode::Overloaded, "the lobby is busy; try again")
-                .await;
+        if l.shared.inbox.try_send(make(l.member, self.id)).is_err() {
+            return self.error(ErrorCode::Overloaded, busy).await;
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{within, TestServer};
+use common::{close_of, within, TestServer};
 use futures_util::SinkExt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -21,16 +21,6 @@ async fn next_error(c: &mut Client) -> (u16, String) {
             Incoming::Msg(ServerMsg::Error { code, message }, _) => return (code, message),
             Incoming::Msg(..) => {}
             Incoming::Closed(close) => panic!("closed while waiting for an error: {close:?}"),
-        }
-    }
-}
-
-/// Reads until the server closes the socket; returns its close code and reason.
-async fn close_of(c: &mut Client) -> (u16, String) {
-    loop {
-        match c.next().await.expect("a close frame, not a broken socket") {
-            Incoming::Msg(..) => {}
-            Incoming::Closed(close) => return close.expect("a close frame with a code"),
         }
     }
 }

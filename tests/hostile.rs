@@ -4,31 +4,19 @@
 
 mod common;
 
-use common::{within, TestServer};
+use common::{close_of, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use tickrelay::client::{Client, Incoming, World};
+use tickrelay::client::{Client, World};
 use tickrelay::protocol::{
     encode, ClientMsg, CreateLobby, Hello, LobbyRef, PlayerInput, ServerMsg, PROTOCOL_VERSION,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-
-/// Reads until the server's close frame (skipping messages): its code and reason.
-async fn close_of(c: &mut Client) -> (u16, String) {
-    loop {
-        match c.next().await {
-            Ok(Incoming::Msg(..)) => continue,
-            Ok(Incoming::Closed(Some(cr))) => return cr,
-            Ok(Incoming::Closed(None)) => panic!("the server closed without a close frame"),
-            Err(e) => panic!("a socket error instead of a close frame: {e}"),
-        }
-    }
-}
 
 /// The next message, which must be an `Error`: its code.
 async fn error_code(c: &mut Client) -> u16 {

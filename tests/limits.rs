@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{within, TestServer};
+use common::{close_of, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -18,18 +18,6 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
-
-/// Reads until the server's close frame (skipping messages): its code and reason.
-async fn close_of(c: &mut Client) -> (u16, String) {
-    loop {
-        match c.next().await {
-            Ok(Incoming::Msg(..)) => continue,
-            Ok(Incoming::Closed(Some(cr))) => return cr,
-            Ok(Incoming::Closed(None)) => panic!("the server closed without a close frame"),
-            Err(e) => panic!("a socket error instead of a close frame: {e}"),
-        }
-    }
-}
 
 /// Reads until an `Error` frame: its code.
 async fn error_code(c: &mut Client) -> u16 {

@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{within, TestServer};
+use common::{close_of, within, TestServer};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
-use tickrelay::client::{Client, Incoming};
+use tickrelay::client::Client;
 use tickrelay::game::GameKind;
 use tickrelay::lobby::RegistryError;
 use tickrelay::protocol::{ClientMsg, ServerMsg};
@@ -83,18 +83,6 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Reads until the server's close frame (skipping messages): its code and reason.
-async fn close_of(c: &mut Client) -> (u16, String) {
-    loop {
-        match c.next().await {
-            Ok(Incoming::Msg(..)) => continue,
-            Ok(Incoming::Closed(Some(cr))) => return cr,
-            Ok(Incoming::Closed(None)) => panic!("the server closed without a close frame"),
-            Err(e) => panic!("a socket error instead of a close frame: {e}"),
-        }
     }
 }
 

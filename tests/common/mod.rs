@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tickrelay::client::{Client, Welcome, World};
+use tickrelay::client::{Client, Incoming, Welcome, World};
 use tickrelay::config::Config;
 use tickrelay::lobby::{LobbyCommand, Registry};
 use tickrelay::metrics::Metrics;
@@ -177,4 +177,16 @@ pub async fn within<T>(secs: u64, f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(secs), f)
         .await
         .expect("timed out: the server did not answer in time")
+}
+
+/// Reads until the server's close frame (skipping messages): its code and reason.
+pub async fn close_of(c: &mut Client) -> (u16, String) {
+    loop {
+        match c.next().await {
+            Ok(Incoming::Msg(..)) => continue,
+            Ok(Incoming::Closed(Some(cr))) => return cr,
+            Ok(Incoming::Closed(None)) => panic!("the server closed without a close frame"),
+            Err(e) => panic!("a socket error instead of a close frame: {e}"),
+        }
+    }
 }
