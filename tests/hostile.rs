@@ -4,11 +4,10 @@
 
 mod common;
 
+use common::process::ServerProcess;
 use common::{close_of, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tickrelay::client::{Client, World};
 use tickrelay::protocol::{
@@ -508,100 +507,6 @@ async fn broken_websocket_framing_closes_with_a_code() {
 // ---------------------------------------------------------------------------------------------
 // The fuzzer, against the real binary so its memory can be measured from outside.
 
-/// The server binary as a child process, killed on drop.
-struct Proc {
-    child: Child,
-    addr: SocketAddr,
-    /// Everything the server wrote to stderr (a panic message would land here).
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Proc {
-    fn start(env: &[(&str, &str)]) -> Proc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickrelay"));
-        cmd.args(["--bind", "127.0.0.1:0"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_remove("RUST_LOG")
-            .env("TICKRELAY__SERVER__LOG", "error")
-            .env(
-                "TICKRELAY__SERVER__CLIENT_DIR",
-                "/nonexistent-tickrelay-client",
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start the server binary");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("tickrelay listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while out.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                sink.clear();
-            }
-        });
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let log = stderr.clone();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            while err.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-                log.lock().unwrap().push_str(&line);
-                line.clear();
-            }
-        });
-        Proc {
-            child,
-            addr,
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Resident memory in KiB, from /proc.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/PID/status")
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    async fn metric(&self, name: &str) -> f64 {
-        let (_, body) = common::http_get(self.addr, "/metrics", &[]).await;
-        body.lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(' ')?;
-                (k == name).then(|| v.parse().ok()).flatten()
-            })
-            .unwrap_or(0.0)
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A valid encoding of every kind of client message, with random fields.
 fn valid_frame(rng: &mut fastrand::Rng, code: &str) -> Vec<u8> {
     let text = |rng: &mut fastrand::Rng| -> String {
@@ -741,7 +646,7 @@ async fn hostile(url: String, code: String, seed: u64, frames: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_hostile_frames_leave_a_player_and_the_memory_untouched() {
-    let server = Proc::start(&[
+    let server = ServerProcess::start(&[
         ("TICKRELAY__LIMITS__MESSAGES_PER_SECOND", "3000"),
         ("TICKRELAY__LIMITS__MESSAGE_BURST", "300"),
         ("TICKRELAY__LIMITS__FLOOD_GRACE", "1s"),

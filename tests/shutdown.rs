@@ -3,11 +3,8 @@
 
 mod common;
 
+use common::process::ServerProcess;
 use common::{close_of, within, TestServer};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::Duration;
 use tickrelay::client::Client;
 use tickrelay::game::GameKind;
 use tickrelay::lobby::RegistryError;
@@ -15,79 +12,8 @@ use tickrelay::protocol::{ClientMsg, ServerMsg};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::MaybeTlsStream;
 
-/// The server binary as a child process, killed on drop if still running.
-struct Proc {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Proc {
-    fn start(env: &[(&str, &str)]) -> Proc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickrelay"));
-        cmd.args(["--bind", "127.0.0.1:0"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_remove("RUST_LOG")
-            .env("TICKRELAY__SERVER__LOG", "error")
-            .env(
-                "TICKRELAY__SERVER__CLIENT_DIR",
-                "/nonexistent-tickrelay-client",
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start the server binary");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("tickrelay listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while out.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                sink.clear();
-            }
-        });
-        Proc { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits for the process to exit (bounded by the caller's `within`).
-    async fn exited(&mut self) -> ExitStatus {
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn shuts_down_cleanly_on(signal: &str) {
-    let mut server = Proc::start(&[
+    let mut server = ServerProcess::start(&[
         ("TICKRELAY__SERVER__SHUTDOWN_DEADLINE", "2s"),
         ("TICKRELAY__LIMITS__SOCKET_SEND_BUFFER", "4096"),
         ("TICKRELAY__LOBBY__SLOW_CLIENT_TIMEOUT", "60s"),

@@ -1,6 +1,8 @@
 //! Shared test harness: a real server on 127.0.0.1:0 that shuts down on drop, and helpers.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -109,13 +111,7 @@ impl TestServer {
 
     /// The current value of a metric line from /metrics (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
-        let (_, body) = self.get("/metrics").await;
-        body.lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(' ')?;
-                (k == name).then(|| v.parse().ok()).flatten()
-            })
-            .unwrap_or(0.0)
+        metric_at(self.addr, name).await
     }
 }
 
@@ -155,6 +151,17 @@ pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
         body
     };
     (status, body)
+}
+
+/// The current value of a metric line from the /metrics of the server at `addr` (0 when absent).
+pub async fn metric_at(addr: SocketAddr, name: &str) -> f64 {
+    let (_, body) = http_get(addr, "/metrics", &[]).await;
+    body.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == name).then(|| v.parse().ok()).flatten()
+        })
+        .unwrap_or(0.0)
 }
 
 fn dechunk(mut s: &str) -> String {
