@@ -5,16 +5,15 @@
 mod common;
 
 use common::process::ServerProcess;
+use common::raw::{hello_bytes, hello_frame, raw_close, raw_frame, raw_upgrade};
 use common::{close_of, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
-use std::net::SocketAddr;
 use std::time::Duration;
 use tickrelay::client::{Client, World};
 use tickrelay::protocol::{
     encode, ClientMsg, CreateLobby, Hello, LobbyRef, PlayerInput, ServerMsg, PROTOCOL_VERSION,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The next message, which must be an `Error`: its code.
@@ -35,84 +34,6 @@ async fn assert_alive(c: &mut Client, nonce: u64) {
             _ => {}
         }
     }
-}
-
-fn hello_bytes(name: &str) -> Vec<u8> {
-    encode(&ClientMsg::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        name: name.into(),
-        reconnect_token: None,
-    }))
-}
-
-/// A WebSocket upgraded by hand, so the test can write frames no library would.
-async fn raw_upgrade(addr: SocketAddr) -> TcpStream {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).await.unwrap(), 1, "closed mid-response");
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    s
-}
-
-/// A client frame: FIN + `first` (opcode and RSV bits) with a zero mask key, unless `masked` is
-/// false (which clients must never do).
-fn raw_frame(first: u8, payload: &[u8], masked: bool) -> Vec<u8> {
-    let m = if masked { 0x80 } else { 0 };
-    let mut f = vec![first];
-    match payload.len() {
-        n if n < 126 => f.push(m | n as u8),
-        n => {
-            f.push(m | 126);
-            f.extend((n as u16).to_be_bytes());
-        }
-    }
-    if masked {
-        f.extend([0, 0, 0, 0]);
-    }
-    f.extend(payload);
-    f
-}
-
-/// The close code and reason in what the server sent, read to the end.
-async fn raw_close(s: &mut TcpStream) -> Option<(u16, String)> {
-    let mut got = Vec::new();
-    let _ = s.read_to_end(&mut got).await;
-    let mut buf = &got[..];
-    while buf.len() >= 2 {
-        let (op, len7) = (buf[0] & 0x0f, usize::from(buf[1] & 0x7f));
-        let (len, at) = match len7 {
-            126 => (usize::from(u16::from_be_bytes([buf[2], buf[3]])), 4),
-            127 => (
-                u64::from_be_bytes(buf[2..10].try_into().unwrap()) as usize,
-                10,
-            ),
-            n => (n, 2),
-        };
-        if buf.len() < at + len {
-            return None;
-        }
-        let payload = &buf[at..at + len];
-        if op == 8 {
-            if payload.len() < 2 {
-                return Some((1005, String::new()));
-            }
-            return Some((
-                u16::from_be_bytes([payload[0], payload[1]]),
-                String::from_utf8_lossy(&payload[2..]).into_owned(),
-            ));
-        }
-        buf = &buf[at + len..];
-    }
-    None
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -477,9 +398,7 @@ async fn broken_websocket_framing_closes_with_a_code() {
         ];
         for (what, frame) in broken {
             let mut s = raw_upgrade(server.addr).await;
-            s.write_all(&raw_frame(0x82, &hello_bytes("raw"), true))
-                .await
-                .unwrap();
+            s.write_all(&hello_frame("raw")).await.unwrap();
             s.write_all(&frame).await.unwrap();
             assert_eq!(
                 raw_close(&mut s).await,

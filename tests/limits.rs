@@ -4,6 +4,10 @@
 
 mod common;
 
+use common::raw::{
+    client_frame, close_among, hello_frame, raw_upgrade, raw_upgrade_on, read_head, server_frames,
+    upgrade_request,
+};
 use common::{close_of, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -67,99 +71,6 @@ async fn server_closes(s: &mut TcpStream) -> bool {
         Ok(0) | Err(_) => true,
         Ok(_) => false,
     }
-}
-
-/// An upgrade request for `/ws` with any extra header lines.
-fn upgrade_request(addr: SocketAddr, extra: &str) -> String {
-    format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
-    )
-}
-
-/// Reads an HTTP response head byte by byte (so nothing after it is consumed).
-async fn read_head(s: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).await.unwrap(), 1, "closed mid-response");
-        head.push(byte[0]);
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
-
-/// A WebSocket upgraded by hand over a socket only the test writes to: nothing answers pings.
-async fn raw_upgrade(addr: SocketAddr, sock: TcpSocket) -> TcpStream {
-    let mut s = sock.connect(addr).await.unwrap();
-    s.write_all(upgrade_request(addr, "").as_bytes())
-        .await
-        .unwrap();
-    let head = read_head(&mut s).await;
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    s
-}
-
-/// One masked client frame (a zero mask key leaves the payload as it is).
-fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x80 | opcode];
-    match payload.len() {
-        n if n < 126 => f.push(0x80 | n as u8),
-        n if n < 1 << 16 => {
-            f.push(0x80 | 126);
-            f.extend((n as u16).to_be_bytes());
-        }
-        n => {
-            f.push(0x80 | 127);
-            f.extend((n as u64).to_be_bytes());
-        }
-    }
-    f.extend([0, 0, 0, 0]);
-    f.extend(payload);
-    f
-}
-
-/// The server's (unmasked) frames in `buf`, as (opcode, payload), up to any partial frame.
-fn server_frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while buf.len() >= 2 {
-        let (op, len7) = (buf[0] & 0x0f, usize::from(buf[1] & 0x7f));
-        let (len, at) = match len7 {
-            126 if buf.len() >= 4 => (usize::from(u16::from_be_bytes([buf[2], buf[3]])), 4),
-            127 if buf.len() >= 10 => (
-                u64::from_be_bytes(buf[2..10].try_into().unwrap()) as usize,
-                10,
-            ),
-            126 | 127 => break,
-            n => (n, 2),
-        };
-        if buf.len() < at + len {
-            break;
-        }
-        out.push((op, buf[at..at + len].to_vec()));
-        buf = &buf[at + len..];
-    }
-    out
-}
-
-/// The code and reason of the close frame among `frames`.
-fn close_among(frames: &[(u8, Vec<u8>)]) -> Option<(u16, String)> {
-    frames.iter().find(|(op, _)| *op == 8).map(|(_, p)| {
-        (
-            u16::from_be_bytes([p[0], p[1]]),
-            String::from_utf8_lossy(&p[2..]).into_owned(),
-        )
-    })
-}
-
-fn hello_frame() -> Vec<u8> {
-    client_frame(
-        2,
-        &tickrelay::protocol::encode(&ClientMsg::Hello(tickrelay::protocol::Hello {
-            version: tickrelay::protocol::PROTOCOL_VERSION,
-            name: "raw".into(),
-            reconnect_token: None,
-        })),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,8 +395,8 @@ async fn a_client_that_never_answers_pings_is_closed_with_4004() {
     let server = TestServer::with(|c| c.limits.idle_timeout = Duration::from_millis(600)).await;
     within(20, async {
         // Says hello, then never writes again: not a message, not a pong.
-        let mut half_open = raw_upgrade(server.addr, TcpSocket::new_v4().unwrap()).await;
-        half_open.write_all(&hello_frame()).await.unwrap();
+        let mut half_open = raw_upgrade(server.addr).await;
+        half_open.write_all(&hello_frame("raw")).await.unwrap();
         let mut got = Vec::new();
         half_open.read_to_end(&mut got).await.unwrap();
         let frames = server_frames(&got);
@@ -522,8 +433,8 @@ async fn a_client_that_asks_but_never_reads_is_closed_at_the_idle_timeout() {
         }
         let sock = TcpSocket::new_v4().unwrap();
         sock.set_recv_buffer_size(4096).unwrap();
-        let mut greedy = raw_upgrade(server.addr, sock).await;
-        greedy.write_all(&hello_frame()).await.unwrap();
+        let mut greedy = raw_upgrade_on(server.addr, sock).await;
+        greedy.write_all(&hello_frame("raw")).await.unwrap();
         let list = client_frame(
             2,
             &tickrelay::protocol::encode(&ClientMsg::ListLobbies { game: None }),

@@ -3,16 +3,15 @@
 
 mod common;
 
+use common::raw::{raw_recv, raw_send, raw_upgrade};
 use common::{within, TestServer};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tickrelay::client::{Client, Incoming, World};
 use tickrelay::protocol::{
-    decode_server, encode, ClientMsg, EntityId, Hello, LobbyEventKind, LobbyRef, PlayerInput,
-    ServerMsg, PROTOCOL_VERSION,
+    ClientMsg, EntityId, Hello, LobbyEventKind, LobbyRef, PlayerInput, ServerMsg, PROTOCOL_VERSION,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::MaybeTlsStream;
 
@@ -233,52 +232,6 @@ async fn resuming_while_the_old_connection_is_open_closes_it_with_4005() {
     .await;
 }
 
-/// A raw WebSocket that speaks only when told: it never answers a ping.
-async fn raw_client(server: &TestServer) -> TcpStream {
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
-    let req = format!(
-        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        server.addr
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).await.unwrap(), 1);
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    s
-}
-
-/// Sends one message as a masked binary frame (zero mask key).
-async fn raw_send(s: &mut TcpStream, msg: &ClientMsg) {
-    let payload = encode(msg);
-    assert!(payload.len() < 126);
-    let mut f = vec![0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-    f.extend(payload);
-    s.write_all(&f).await.unwrap();
-}
-
-/// Reads one whole server frame (unmasked, short or 16-bit length) and decodes it.
-async fn raw_recv(s: &mut TcpStream) -> ServerMsg {
-    let mut h = [0u8; 2];
-    s.read_exact(&mut h).await.unwrap();
-    let len = match h[1] & 0x7f {
-        126 => {
-            let mut l = [0u8; 2];
-            s.read_exact(&mut l).await.unwrap();
-            usize::from(u16::from_be_bytes(l))
-        }
-        n => usize::from(n),
-    };
-    let mut payload = vec![0u8; len];
-    s.read_exact(&mut payload).await.unwrap();
-    assert_eq!(h[0] & 0x0f, 2, "a binary frame");
-    decode_server(&payload).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_open_player_is_found_by_the_idle_timeout_and_can_come_back() {
     let server = TestServer::with(|c| c.limits.idle_timeout = Duration::from_millis(600)).await;
@@ -289,7 +242,7 @@ async fn a_half_open_player_is_found_by_the_idle_timeout_and_can_come_back() {
         bw.apply(&ServerMsg::Joined(joined.clone())).unwrap();
 
         // The ghost says hello, joins, and is never heard from again (not even a pong).
-        let mut ghost = raw_client(&server).await;
+        let mut ghost = raw_upgrade(server.addr).await;
         raw_send(
             &mut ghost,
             &ClientMsg::Hello(Hello {
