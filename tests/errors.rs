@@ -3,37 +3,16 @@
 
 mod common;
 
-use common::{close_of, within, TestServer};
+use common::{assert_alive, await_error, await_error_code, close_of, within, TestServer};
 use futures_util::SinkExt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use tickrelay::client::{Client, Incoming, World};
+use tickrelay::client::{Client, World};
 use tickrelay::protocol::{
     encode, ClientMsg, CreateLobby, ErrorCode, Hello, JoinedInfo, LobbyRef, PlayerInput, ServerMsg,
     PROTOCOL_VERSION,
 };
 use tokio_tungstenite::tungstenite::Message;
-
-/// Reads until the next `Error` frame (snapshots and events on the way are skipped).
-async fn next_error(c: &mut Client) -> (u16, String) {
-    loop {
-        match c.next().await.expect("socket") {
-            Incoming::Msg(ServerMsg::Error { code, message }, _) => return (code, message),
-            Incoming::Msg(..) => {}
-            Incoming::Closed(close) => panic!("closed while waiting for an error: {close:?}"),
-        }
-    }
-}
-
-/// Sends a ping and waits for its pong: the connection still works.
-async fn still_served(c: &mut Client, nonce: u64) {
-    c.send(&ClientMsg::Ping { nonce }).await.unwrap();
-    c.recv_until("pong", |m| {
-        matches!(m, ServerMsg::Pong { nonce: n } if *n == nonce).then_some(())
-    })
-    .await
-    .expect("pong");
-}
 
 fn hello(version: u16) -> ClientMsg {
     ClientMsg::Hello(Hello {
@@ -106,7 +85,7 @@ async fn a_wrong_protocol_version_gets_bad_version_then_close_4000() {
         for version in [0, PROTOCOL_VERSION + 1, u16::MAX] {
             let mut c = Client::connect(&server.url()).await.unwrap();
             c.send(&hello(version)).await.unwrap();
-            let (code, message) = next_error(&mut c).await;
+            let (code, message) = await_error(&mut c).await;
             assert_eq!(code, ErrorCode::BadVersion.as_u16(), "{message}");
             assert!(
                 message.contains(&PROTOCOL_VERSION.to_string())
@@ -129,7 +108,7 @@ async fn anything_but_hello_first_is_not_allowed_and_closes_4001() {
         // A message other than Hello: Error 3 naming what to send, then 4001.
         let mut c = Client::connect(&server.url()).await.unwrap();
         c.send(&ClientMsg::Ping { nonce: 1 }).await.unwrap();
-        let (code, message) = next_error(&mut c).await;
+        let (code, message) = await_error(&mut c).await;
         assert_eq!(code, ErrorCode::NotAllowed.as_u16(), "{message}");
         assert!(message.to_lowercase().contains("hello"), "{message}");
         assert_eq!(
@@ -139,7 +118,7 @@ async fn anything_but_hello_first_is_not_allowed_and_closes_4001() {
         // A frame that does not decode is no more a Hello: Error 2, then 4001.
         let mut c = Client::connect(&server.url()).await.unwrap();
         c.send_raw(vec![0xc1]).await.unwrap();
-        let (code, message) = next_error(&mut c).await;
+        let (code, message) = await_error(&mut c).await;
         assert_eq!(code, ErrorCode::Malformed.as_u16(), "{message}");
         assert_eq!(
             close_of(&mut c).await,
@@ -156,7 +135,7 @@ async fn too_many_malformed_frames_close_with_4001() {
         let (mut c, _) = server.client("noisy").await;
         for i in 0..4u8 {
             c.send_raw(vec![0xc1, i]).await.unwrap();
-            let (code, message) = next_error(&mut c).await;
+            let (code, message) = await_error(&mut c).await;
             assert_eq!(code, ErrorCode::Malformed.as_u16(), "{message}");
         }
         assert_eq!(
@@ -215,7 +194,7 @@ async fn requests_that_do_not_fit_the_state_get_their_error_codes() {
             (hello(PROTOCOL_VERSION), ErrorCode::NotAllowed),
         ] {
             ann.send(&msg).await.unwrap();
-            let (code, message) = next_error(&mut ann).await;
+            let (code, message) = await_error(&mut ann).await;
             assert_eq!(code, want.as_u16(), "{} got: {message}", msg.kind());
             assert!(!message.is_empty());
         }
@@ -253,12 +232,12 @@ async fn requests_that_do_not_fit_the_state_get_their_error_codes() {
         ] {
             let who = if from_ann { &mut ann } else { &mut bob };
             who.send(&msg).await.unwrap();
-            let (code, message) = next_error(who).await;
+            let (code, message) = await_error(who).await;
             assert_eq!(code, want.as_u16(), "{} got: {message}", msg.kind());
             assert!(!message.is_empty());
         }
-        still_served(&mut ann, 1).await;
-        still_served(&mut bob, 2).await;
+        assert_alive(&mut ann, 1).await;
+        assert_alive(&mut bob, 2).await;
     })
     .await;
 }
@@ -317,7 +296,7 @@ async fn bad_frames_get_clear_errors_and_the_rest_of_the_lobby_misses_no_tick() 
         })
         .await
         .unwrap();
-        let (c, message) = next_error(&mut bad).await;
+        let (c, message) = await_error(&mut bad).await;
         assert_eq!(c, ErrorCode::NotAllowed.as_u16(), "{message}");
         let jb = bad.join(LobbyRef::Code(lobby_code.clone())).await.unwrap();
         let mut w = World::default();
@@ -512,7 +491,10 @@ async fn bad_frames_get_clear_errors_and_the_rest_of_the_lobby_misses_no_tick() 
         // And a client speaking another version, while all this goes on.
         let mut old = Client::connect(&server.url()).await.unwrap();
         old.send(&hello(PROTOCOL_VERSION + 1)).await.unwrap();
-        assert_eq!(next_error(&mut old).await.0, ErrorCode::BadVersion.as_u16());
+        assert_eq!(
+            await_error_code(&mut old).await,
+            ErrorCode::BadVersion.as_u16()
+        );
         assert_eq!(
             close_of(&mut old).await,
             (4000, "protocol version mismatch".to_owned())
@@ -549,7 +531,7 @@ async fn any_unknown_type_number_is_unknown_message() {
         // [300] and [65535]: type numbers no version of this protocol knows yet.
         for frame in [vec![0x91, 0xcd, 0x01, 0x2c], vec![0x91, 0xcd, 0xff, 0xff]] {
             c.send_raw(frame).await.unwrap();
-            let (code, message) = next_error(&mut c).await;
+            let (code, message) = await_error(&mut c).await;
             assert_eq!(code, ErrorCode::UnknownMessage.as_u16(), "{message}");
         }
     })

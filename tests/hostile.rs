@@ -6,7 +6,7 @@ mod common;
 
 use common::process::ServerProcess;
 use common::raw::{hello_bytes, hello_frame, raw_close, raw_frame, raw_upgrade};
-use common::{close_of, within, TestServer};
+use common::{assert_alive, close_of, next_error_code, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tickrelay::client::{Client, World};
@@ -15,26 +15,6 @@ use tickrelay::protocol::{
 };
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
-
-/// The next message, which must be an `Error`: its code.
-async fn error_code(c: &mut Client) -> u16 {
-    match c.recv().await.expect("an error frame") {
-        ServerMsg::Error { code, .. } => code,
-        other => panic!("expected an error, got {other:?}"),
-    }
-}
-
-/// The connection still works: a ping is answered.
-async fn assert_alive(c: &mut Client, nonce: u64) {
-    c.send(&ClientMsg::Ping { nonce }).await.unwrap();
-    loop {
-        match c.recv().await.expect("still connected") {
-            ServerMsg::Pong { nonce: n } if n == nonce => return,
-            ServerMsg::Error { code, message } => panic!("error {code} ({message}) for a ping"),
-            _ => {}
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_frames_are_refused_with_1003() {
@@ -124,7 +104,7 @@ async fn every_undecodable_frame_gets_error_2_and_the_connection_carries_on() {
         let (mut c, _) = server.client("fuzzy").await;
         for (i, (what, frame)) in malformed_frames().into_iter().enumerate() {
             c.send_raw(frame).await.unwrap();
-            assert_eq!(error_code(&mut c).await, 2, "{what}");
+            assert_eq!(next_error_code(&mut c).await, 2, "{what}");
             assert_alive(&mut c, i as u64).await;
         }
     })
@@ -147,7 +127,7 @@ async fn nesting_is_allowed_to_seven_levels_and_refused_at_eight() {
         deep.extend([0x91; 7]);
         deep.push(0x00);
         c.send_raw(deep).await.unwrap();
-        assert_eq!(error_code(&mut c).await, 2);
+        assert_eq!(next_error_code(&mut c).await, 2);
     })
     .await;
 }
@@ -164,7 +144,7 @@ async fn unknown_message_types_get_error_14() {
             vec![0x91, 0xcd, 0x01, 0x2c],
         ] {
             c.send_raw(frame).await.unwrap();
-            assert_eq!(error_code(&mut c).await, 14);
+            assert_eq!(next_error_code(&mut c).await, 14);
         }
         assert_alive(&mut c, 1).await;
     })
@@ -274,7 +254,7 @@ async fn lobby_messages_outside_a_lobby_or_from_a_spectator_get_error_3() {
         ];
         for m in &outside {
             c.send(m).await.unwrap();
-            assert_eq!(error_code(&mut c).await, 3, "{m:?}");
+            assert_eq!(next_error_code(&mut c).await, 3, "{m:?}");
         }
         // A spectator is in the lobby but has no seat to send input for.
         let (mut host, _) = server.client("host").await;
@@ -327,7 +307,7 @@ async fn anything_before_hello_is_refused_with_4001() {
         for (what, frame, error) in firsts {
             let mut c = Client::connect(&server.url()).await.unwrap();
             c.send_raw(frame).await.unwrap();
-            assert_eq!(error_code(&mut c).await, error, "{what}");
+            assert_eq!(next_error_code(&mut c).await, error, "{what}");
             assert_eq!(
                 close_of(&mut c).await,
                 (4001, "protocol violation".to_owned()),
@@ -343,7 +323,7 @@ async fn anything_before_hello_is_refused_with_4001() {
         }))
         .await
         .unwrap();
-        assert_eq!(error_code(&mut c).await, 1);
+        assert_eq!(next_error_code(&mut c).await, 1);
         assert_eq!(
             close_of(&mut c).await,
             (4000, "protocol version mismatch".to_owned())
@@ -351,7 +331,7 @@ async fn anything_before_hello_is_refused_with_4001() {
         // A second hello is refused and otherwise ignored.
         let (mut c, _) = server.client("twice").await;
         c.send_raw(hello_bytes("twice")).await.unwrap();
-        assert_eq!(error_code(&mut c).await, 3);
+        assert_eq!(next_error_code(&mut c).await, 3);
         assert_alive(&mut c, 2).await;
     })
     .await;
@@ -364,10 +344,10 @@ async fn one_malformed_frame_too_many_closes_with_4001() {
         let (mut c, _) = server.client("sloppy").await;
         for _ in 0..3 {
             c.send_raw(vec![0xc1]).await.unwrap();
-            assert_eq!(error_code(&mut c).await, 2);
+            assert_eq!(next_error_code(&mut c).await, 2);
         }
         c.send_raw(vec![0xc1]).await.unwrap();
-        assert_eq!(error_code(&mut c).await, 2);
+        assert_eq!(next_error_code(&mut c).await, 2);
         assert_eq!(
             close_of(&mut c).await,
             (4001, "protocol violation".to_owned())

@@ -8,7 +8,7 @@ use common::raw::{
     client_frame, close_among, hello_frame, raw_upgrade, raw_upgrade_on, read_head, server_frames,
     upgrade_request,
 };
-use common::{close_of, within, TestServer};
+use common::{await_error_code, close_of, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -22,15 +22,6 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
-
-/// Reads until an `Error` frame: its code.
-async fn error_code(c: &mut Client) -> u16 {
-    loop {
-        if let ServerMsg::Error { code, .. } = c.recv().await.expect("an error frame") {
-            return code;
-        }
-    }
-}
 
 /// A WebSocket client whose TCP socket starts from `local_ip` (127.0.0.x are all loopback).
 async fn connect_from(server: &TestServer, local_ip: &str) -> Client {
@@ -130,14 +121,14 @@ async fn the_lobby_limit_is_error_6_and_a_full_lobby_is_error_5() {
         }))
         .await
         .unwrap();
-        assert_eq!(error_code(&mut b).await, 6, "LobbyLimit");
+        assert_eq!(await_error_code(&mut b).await, 6, "LobbyLimit");
         // Quick-join finds no arena lobby and may not open one either.
         b.send(&ClientMsg::QuickJoin {
             game: "arena".into(),
         })
         .await
         .unwrap();
-        assert_eq!(error_code(&mut b).await, 6, "LobbyLimit");
+        assert_eq!(await_error_code(&mut b).await, 6, "LobbyLimit");
         // More seats than the server allows is a bad request, not a lobby.
         b.send(&ClientMsg::CreateLobby(tickrelay::protocol::CreateLobby {
             name: "big".into(),
@@ -147,14 +138,14 @@ async fn the_lobby_limit_is_error_6_and_a_full_lobby_is_error_5() {
         }))
         .await
         .unwrap();
-        assert_eq!(error_code(&mut b).await, 7, "BadRequest");
+        assert_eq!(await_error_code(&mut b).await, 7, "BadRequest");
 
         b.join(LobbyRef::Code(j.code.clone())).await.unwrap();
         let (mut c, _) = server.client("c").await;
         c.send(&ClientMsg::Join(LobbyRef::Id(j.lobby)))
             .await
             .unwrap();
-        assert_eq!(error_code(&mut c).await, 5, "LobbyFull");
+        assert_eq!(await_error_code(&mut c).await, 5, "LobbyFull");
         // Still connected and able to ask again.
         assert!(c.list(None).await.is_ok());
     })
@@ -170,7 +161,7 @@ async fn a_message_over_the_size_limit_closes_with_1009_whole_or_in_fragments() 
         let mut at_limit = vec![0x91, 0x09];
         at_limit.resize(256, 0xc0);
         a.send_raw(at_limit).await.unwrap();
-        assert_eq!(error_code(&mut a).await, 2);
+        assert_eq!(await_error_code(&mut a).await, 2);
         // One byte over: closed.
         a.send_raw(vec![0xc0; 257]).await.unwrap();
         assert_eq!(close_of(&mut a).await, (1009, "message too big".to_owned()));

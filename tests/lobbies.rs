@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{within, TestServer};
+use common::{await_error, await_error_code, within, TestServer};
 use std::time::Duration;
 use tickrelay::client::{Client, ClientError, World};
 use tickrelay::protocol::{
@@ -19,15 +19,6 @@ fn refused<T: std::fmt::Debug>(r: Result<T, ClientError>) -> (ErrorCode, String)
             message,
         }) => (code, message),
         other => panic!("expected an Error frame, got {other:?}"),
-    }
-}
-
-/// Reads until the next `Error` frame (snapshots and events on the way are skipped).
-async fn next_error(c: &mut Client) -> (u16, String) {
-    loop {
-        if let ServerMsg::Error { code, message } = c.recv().await.expect("still connected") {
-            return (code, message);
-        }
     }
 }
 
@@ -327,7 +318,10 @@ async fn a_spectator_has_no_entity_but_sees_every_player() {
         })
         .await
         .unwrap();
-        assert_eq!(next_error(&mut sam).await.0, ErrorCode::NotAllowed.as_u16());
+        assert_eq!(
+            await_error_code(&mut sam).await,
+            ErrorCode::NotAllowed.as_u16()
+        );
         // Watching takes no seat: still two players listed.
         let list = list_until(&mut sam, None, |l| l.iter().any(|s| s.id == ja.lobby)).await;
         assert_eq!(list[0].players, 2);
@@ -382,7 +376,7 @@ async fn chat_reaches_the_whole_lobby_with_the_senders_name_and_is_rate_limited(
                 .await
                 .unwrap();
         }
-        let (code, message) = next_error(&mut ann).await;
+        let (code, message) = await_error(&mut ann).await;
         assert_eq!(code, ErrorCode::RateLimited.as_u16(), "{message}");
         // Bob's own bucket is untouched; his line marks the end of what Ann's burst produced.
         bob.send(&ClientMsg::Chat { text: "end".into() })

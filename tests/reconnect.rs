@@ -4,7 +4,7 @@
 mod common;
 
 use common::raw::{raw_recv, raw_send, raw_upgrade};
-use common::{within, TestServer};
+use common::{await_error_code, within, TestServer};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -65,15 +65,6 @@ async fn next_snapshot(c: &mut Client, world: &mut World) {
         }
         if snapshot {
             return;
-        }
-    }
-}
-
-/// Reads until an `Error` frame: its code.
-async fn error_code(c: &mut Client) -> u16 {
-    loop {
-        if let ServerMsg::Error { code, .. } = c.recv().await.expect("an error frame") {
-            return code;
         }
     }
 }
@@ -168,7 +159,7 @@ async fn a_dropped_player_keeps_its_seat_and_resumes_with_its_token() {
         // The old token was used up: Error 9, and the connection carries on lobby-less.
         let mut thief = Client::connect(&server.url()).await.unwrap();
         thief.hello("thief", Some(token)).await.unwrap();
-        assert_eq!(error_code(&mut thief).await, 9);
+        assert_eq!(await_error_code(&mut thief).await, 9);
         assert!(thief.list(None).await.is_ok());
         assert_eq!(seat.players.load(Ordering::Relaxed), 2);
     })
@@ -203,7 +194,7 @@ async fn after_the_grace_period_the_seat_is_freed_and_the_token_fails() {
 
         let mut late = Client::connect(&server.url()).await.unwrap();
         late.hello("ann", Some(token)).await.unwrap();
-        assert_eq!(error_code(&mut late).await, 9);
+        assert_eq!(await_error_code(&mut late).await, 9);
     })
     .await;
 }

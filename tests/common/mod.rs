@@ -12,7 +12,7 @@ use tickrelay::client::{Client, Incoming, Welcome, World};
 use tickrelay::config::Config;
 use tickrelay::lobby::{LobbyCommand, Registry};
 use tickrelay::metrics::Metrics;
-use tickrelay::protocol::{LobbyId, Tick};
+use tickrelay::protocol::{ClientMsg, LobbyId, ServerMsg, Tick};
 use tickrelay::snapshot::EntityTable;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
@@ -195,6 +195,48 @@ pub async fn close_of(c: &mut Client) -> (u16, String) {
             Ok(Incoming::Closed(Some(cr))) => return cr,
             Ok(Incoming::Closed(None)) => panic!("the server closed without a close frame"),
             Err(e) => panic!("a socket error instead of a close frame: {e}"),
+        }
+    }
+}
+
+/// The very next message, which must be an `Error`: its code and message.
+pub async fn next_error(c: &mut Client) -> (u16, String) {
+    match c.recv().await.expect("an error frame") {
+        ServerMsg::Error { code, message } => (code, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// The very next message, which must be an `Error`: its code.
+pub async fn next_error_code(c: &mut Client) -> u16 {
+    next_error(c).await.0
+}
+
+/// Reads until the next `Error` frame (snapshots and events on the way are skipped): its code
+/// and message.
+pub async fn await_error(c: &mut Client) -> (u16, String) {
+    loop {
+        match c.next().await.expect("an error frame, not a broken socket") {
+            Incoming::Msg(ServerMsg::Error { code, message }, _) => return (code, message),
+            Incoming::Msg(..) => {}
+            Incoming::Closed(close) => panic!("closed while waiting for an error: {close:?}"),
+        }
+    }
+}
+
+/// Reads until the next `Error` frame (snapshots and events on the way are skipped): its code.
+pub async fn await_error_code(c: &mut Client) -> u16 {
+    await_error(c).await.0
+}
+
+/// The connection still works: a ping is answered, with no `Error` before the pong.
+pub async fn assert_alive(c: &mut Client, nonce: u64) {
+    c.send(&ClientMsg::Ping { nonce }).await.unwrap();
+    loop {
+        match c.recv().await.expect("still connected") {
+            ServerMsg::Pong { nonce: n } if n == nonce => return,
+            ServerMsg::Error { code, message } => panic!("error {code} ({message}) for a ping"),
+            _ => {}
         }
     }
 }
