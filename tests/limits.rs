@@ -8,7 +8,7 @@ use common::raw::{
     client_frame, close_among, hello_frame, raw_upgrade, raw_upgrade_on, read_head, server_frames,
     upgrade_request,
 };
-use common::{await_error_code, close_of, within, TestServer};
+use common::{await_error_code, close_of, small_buffer_client, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -478,13 +478,7 @@ async fn a_client_behind_for_longer_than_the_slow_limit_is_closed_with_4002() {
     })
     .await;
     within(20, async {
-        let sock = TcpSocket::new_v4().unwrap();
-        sock.set_recv_buffer_size(4096).unwrap();
-        let stream = sock.connect(server.addr).await.unwrap();
-        let (ws, _) = tokio_tungstenite::client_async(server.url(), MaybeTlsStream::Plain(stream))
-            .await
-            .unwrap();
-        let mut slow = Client::from_socket(ws);
+        let mut slow = small_buffer_client(server.addr).await;
         slow.hello("slow", None).await.unwrap();
         let j = slow.create("slow", "walkers", 4, false).await.unwrap();
         // Long chat lines come back to it as frames it never reads, until the lobby gives up.

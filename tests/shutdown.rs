@@ -4,12 +4,12 @@
 mod common;
 
 use common::process::ServerProcess;
-use common::{close_of, within, TestServer};
+use common::{close_of, small_buffer_client, within, TestServer};
 use tickrelay::client::Client;
 use tickrelay::game::GameKind;
 use tickrelay::lobby::RegistryError;
 use tickrelay::protocol::{ClientMsg, ServerMsg};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::MaybeTlsStream;
 
 async fn shuts_down_cleanly_on(signal: &str) {
@@ -28,13 +28,7 @@ async fn shuts_down_cleanly_on(signal: &str) {
         let joined = seated.create("last game", "arena", 4, false).await.unwrap();
         let mut lobbyless = Client::connect(&server.url()).await.unwrap();
         lobbyless.hello("idle", None).await.unwrap();
-        let sock = TcpSocket::new_v4().unwrap();
-        sock.set_recv_buffer_size(4096).unwrap();
-        let stream = sock.connect(server.addr).await.unwrap();
-        let (ws, _) = tokio_tungstenite::client_async(server.url(), MaybeTlsStream::Plain(stream))
-            .await
-            .unwrap();
-        let mut stalled = Client::from_socket(ws);
+        let mut stalled = small_buffer_client(server.addr).await;
         stalled.hello("stalled", None).await.unwrap();
         stalled
             .join(tickrelay::protocol::LobbyRef::Id(joined.lobby))

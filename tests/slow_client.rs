@@ -2,22 +2,10 @@
 
 mod common;
 
-use common::{within, TestServer};
+use common::{small_buffer_client, within, TestServer};
 use std::time::Duration;
-use tickrelay::client::{Applied, Client, World};
+use tickrelay::client::{Applied, World};
 use tickrelay::protocol::{LobbyRef, PlayerInput, ServerMsg};
-use tokio_tungstenite::MaybeTlsStream;
-
-/// A client whose socket has a small receive buffer, so a stall fills the path quickly.
-async fn small_buffer_client(server: &TestServer) -> Client {
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    sock.set_recv_buffer_size(4096).unwrap();
-    let stream = sock.connect(server.addr).await.unwrap();
-    let (ws, _) = tokio_tungstenite::client_async(server.url(), MaybeTlsStream::Plain(stream))
-        .await
-        .unwrap();
-    Client::from_socket(ws)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_skipped_then_recovers_the_exact_state() {
@@ -29,7 +17,7 @@ async fn a_client_that_stops_reading_is_skipped_then_recovers_the_exact_state() 
     })
     .await;
     within(60, async {
-        let mut slow = small_buffer_client(&server).await;
+        let mut slow = small_buffer_client(server.addr).await;
         slow.hello("slow", None).await.unwrap();
         let joined = slow.create("stall", "walkers", 64, false).await.unwrap();
         let code = joined.code.clone();

@@ -15,6 +15,7 @@ use tickrelay::metrics::Metrics;
 use tickrelay::protocol::{ClientMsg, LobbyId, ServerMsg, Tick};
 use tickrelay::snapshot::EntityTable;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_util::sync::CancellationToken;
 
 /// A running server. Dropping it cancels the server's shutdown token.
@@ -178,6 +179,19 @@ fn dechunk(mut s: &str) -> String {
         s = rest[n..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// A WebSocket client (no hello yet) whose socket has a 4 KiB receive buffer, so a client that
+/// stops reading backs the server up quickly.
+pub async fn small_buffer_client(addr: SocketAddr) -> Client {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let stream = sock.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/ws");
+    let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    Client::from_socket(ws)
 }
 
 /// Fails the test instead of hanging it: every wait in these tests is bounded.
