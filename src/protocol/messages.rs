@@ -292,15 +292,66 @@ impl<'de> Deserialize<'de> for LobbyRef {
     }
 }
 
-impl Serialize for SnapshotBody {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(5)?;
+/// A snapshot borrowed from wherever it was computed (the delta encoder's scratch space, or a
+/// [`SnapshotBody`]): the one place the snapshot's fields are laid out on the wire.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotRef<'a> {
+    pub tick: Tick,
+    pub base_delta: u32,
+    pub removed: &'a [EntityId],
+    pub entities: &'a [i64],
+    pub events: &'a [GameEvent],
+}
+
+impl SnapshotRef<'_> {
+    const FIELDS: usize = 5;
+
+    fn fields<T: SerializeTuple>(&self, t: &mut T) -> Result<(), T::Error> {
         t.serialize_element(&self.tick)?;
         t.serialize_element(&self.base_delta)?;
-        t.serialize_element(&self.removed)?;
-        t.serialize_element(&self.entities)?;
-        t.serialize_element(&self.events)?;
+        t.serialize_element(self.removed)?;
+        t.serialize_element(self.entities)?;
+        t.serialize_element(self.events)
+    }
+}
+
+/// The body alone, `[tick, base_delta, removed, entities, events]`, as `Joined` embeds it.
+impl Serialize for SnapshotRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(Self::FIELDS)?;
+        self.fields(&mut t)?;
         t.end()
+    }
+}
+
+/// A whole `Snapshot` message, `[3, tick, base_delta, removed, entities, events]`.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotMsg<'a>(pub SnapshotRef<'a>);
+
+impl Serialize for SnapshotMsg<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(1 + SnapshotRef::FIELDS)?;
+        t.serialize_element(&ServerMsg::SNAPSHOT)?;
+        self.0.fields(&mut t)?;
+        t.end()
+    }
+}
+
+impl SnapshotBody {
+    pub fn as_ref(&self) -> SnapshotRef<'_> {
+        SnapshotRef {
+            tick: self.tick,
+            base_delta: self.base_delta,
+            removed: &self.removed,
+            entities: &self.entities,
+            events: &self.events,
+        }
+    }
+}
+
+impl Serialize for SnapshotBody {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_ref().serialize(s)
     }
 }
 
@@ -545,16 +596,7 @@ impl Serialize for ServerMsg {
                 t.serialize_element(&j.snapshot)?;
                 t.end()
             }
-            ServerMsg::Snapshot(b) => {
-                let mut t = s.serialize_tuple(6)?;
-                t.serialize_element(&Self::SNAPSHOT)?;
-                t.serialize_element(&b.tick)?;
-                t.serialize_element(&b.base_delta)?;
-                t.serialize_element(&b.removed)?;
-                t.serialize_element(&b.entities)?;
-                t.serialize_element(&b.events)?;
-                t.end()
-            }
+            ServerMsg::Snapshot(b) => SnapshotMsg(b.as_ref()).serialize(s),
             ServerMsg::LobbyEvent { kind, player, name } => {
                 let mut t = s.serialize_tuple(4)?;
                 t.serialize_element(&Self::LOBBY_EVENT)?;

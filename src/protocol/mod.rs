@@ -5,15 +5,17 @@
 
 mod codec;
 mod codes;
+mod frame;
 mod ids;
 mod messages;
 
 pub use codec::{decode_client, decode_server, encode, encode_into, DecodeError, MAX_DEPTH};
 pub use codes::{CloseCode, ErrorCode};
+pub use frame::{Frame, FrameBuf, MAX_HEADER};
 pub use ids::{EntityId, LobbyId, PlayerId, SessionId, Tick};
 pub use messages::{
     ClientMsg, CreateLobby, GameEvent, Hello, JoinedInfo, LobbyEventKind, LobbyRef, LobbySummary,
-    PlayerInput, RosterEntry, ServerMsg, SnapshotBody,
+    PlayerInput, RosterEntry, ServerMsg, SnapshotBody, SnapshotMsg, SnapshotRef,
 };
 
 /// Bumped on any incompatible change to PROTOCOL.md; a client that says another number is refused.

@@ -6,8 +6,9 @@
 //! is new and its differences are from all-zero fields. Removed ids are listed apart.
 
 use super::table::{EntityTable, Row, MAX_FIELDS};
-use crate::protocol::{EntityId, GameEvent, ServerMsg, SnapshotBody, Tick};
-use rmp::encode as mp;
+use crate::protocol::{
+    encode_into, EntityId, GameEvent, SnapshotBody, SnapshotMsg, SnapshotRef, Tick,
+};
 
 /// Reusable scratch space for encoding deltas: one per lobby, so the per-tick path allocates nothing.
 #[derive(Default)]
@@ -78,7 +79,7 @@ impl DeltaEncoder {
         self.removed.extend(base_rows[bi..].iter().map(|r| r.id));
     }
 
-    /// Appends a whole `Snapshot` frame `[3, tick, base_delta, removed, entities, events]` to `out`.
+    /// Appends a whole `Snapshot` message `[3, tick, base_delta, removed, entities, events]` to `out`.
     pub fn write_frame(
         &mut self,
         out: &mut Vec<u8>,
@@ -87,9 +88,7 @@ impl DeltaEncoder {
         events: &[GameEvent],
     ) {
         self.diff(base, cur);
-        let _ = mp::write_array_len(out, 6);
-        let _ = mp::write_uint(out, u64::from(ServerMsg::SNAPSHOT));
-        self.write_fields(out, base, cur, events);
+        encode_into(out, &SnapshotMsg(self.view(base, cur, events)));
     }
 
     /// Appends the snapshot body `[tick, base_delta, removed, entities, events]` (as `Joined` embeds it).
@@ -101,34 +100,22 @@ impl DeltaEncoder {
         events: &[GameEvent],
     ) {
         self.diff(base, cur);
-        let _ = mp::write_array_len(out, 5);
-        self.write_fields(out, base, cur, events);
+        encode_into(out, &self.view(base, cur, events));
     }
 
-    fn write_fields(
-        &self,
-        out: &mut Vec<u8>,
+    /// The last diff, borrowed, for the protocol's one writer of the snapshot layout.
+    fn view<'a>(
+        &'a self,
         base: Option<&EntityTable>,
         cur: &EntityTable,
-        events: &[GameEvent],
-    ) {
-        let base_delta = base.map_or(0, |b| cur.tick.0.wrapping_sub(b.tick.0));
-        let _ = mp::write_uint(out, u64::from(cur.tick.0));
-        let _ = mp::write_uint(out, u64::from(base_delta));
-        let _ = mp::write_array_len(out, self.removed.len() as u32);
-        for id in &self.removed {
-            let _ = mp::write_uint(out, u64::from(id.0));
-        }
-        let _ = mp::write_array_len(out, self.ints.len() as u32);
-        for &v in &self.ints {
-            let _ = mp::write_sint(out, v);
-        }
-        let _ = mp::write_array_len(out, events.len() as u32);
-        for e in events {
-            let _ = mp::write_array_len(out, 3);
-            let _ = mp::write_uint(out, u64::from(e.kind));
-            let _ = mp::write_uint(out, u64::from(e.a));
-            let _ = mp::write_uint(out, u64::from(e.b));
+        events: &'a [GameEvent],
+    ) -> SnapshotRef<'a> {
+        SnapshotRef {
+            tick: cur.tick,
+            base_delta: base.map_or(0, |b| cur.tick.0.wrapping_sub(b.tick.0)),
+            removed: &self.removed,
+            entities: &self.ints,
+            events,
         }
     }
 
@@ -140,11 +127,12 @@ impl DeltaEncoder {
         events: &[GameEvent],
     ) -> SnapshotBody {
         self.diff(base, cur);
+        let v = self.view(base, cur, events);
         SnapshotBody {
-            tick: cur.tick,
-            base_delta: base.map_or(0, |b| cur.tick.0.wrapping_sub(b.tick.0)),
-            removed: self.removed.clone(),
-            entities: self.ints.clone(),
+            tick: v.tick,
+            base_delta: v.base_delta,
+            removed: v.removed.to_vec(),
+            entities: v.entities.to_vec(),
             events: events.to_vec(),
         }
     }
@@ -251,7 +239,7 @@ pub fn required_base(body: &SnapshotBody) -> Option<Tick> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::decode_server;
+    use crate::protocol::{decode_server, ServerMsg};
     use proptest::prelude::*;
 
     fn table(tick: u32, f: u8, rows: &[(u32, [i32; 3])]) -> EntityTable {
