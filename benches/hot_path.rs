@@ -3,12 +3,12 @@
 //! 8, 64, 256 and 1024 players.
 #![forbid(unsafe_code)]
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use tickrelay::game::{Game, GameKind};
 use tickrelay::lobby::{LobbySettings, LobbyState, SendError, Sink};
+use tickrelay::protocol::Frame;
 use tickrelay::protocol::{
     decode_client, decode_server, encode, ClientMsg, CloseCode, EntityId, LobbyId, PlayerInput,
     ServerMsg, SessionId, SnapshotBody, Tick,
@@ -261,11 +261,11 @@ fn client_apply(c: &mut Criterion) {
 /// A sink that accepts every frame and keeps a clone, as a bounded channel's `try_send` would
 /// (a refcount bump and a push). Emptied between ticks, outside the timed section.
 struct AcceptSink {
-    frames: Vec<(SessionId, Bytes)>,
+    frames: Vec<(SessionId, Frame)>,
 }
 
 impl Sink for AcceptSink {
-    fn send(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
+    fn send(&mut self, to: SessionId, frame: &Frame) -> Result<(), SendError> {
         self.frames.push((to, frame.clone()));
         Ok(())
     }
@@ -333,8 +333,8 @@ fn lobby_tick(c: &mut Criterion) {
             eprintln!(
                 "lobby_tick/{kind} {n} players: shared snapshot frame {} bytes, {:.2} bytes/entity, \
                  {} frames per tick",
-                frame.len(),
-                frame.len() as f64 / n as f64,
+                frame.payload_len(),
+                frame.payload_len() as f64 / n as f64,
                 sink.frames.len()
             );
             g.throughput(Throughput::Elements(n as u64));

@@ -2,11 +2,11 @@
 //! here: `GlobalAlloc` cannot be implemented without it). Prints a table; times nothing.
 //! A separate bench target so the counter's atomics stay out of the criterion timings.
 
-use bytes::Bytes;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use tickrelay::game::GameKind;
 use tickrelay::lobby::{LobbySettings, LobbyState, SendError, Sink};
+use tickrelay::protocol::Frame;
 use tickrelay::protocol::{CloseCode, LobbyId, PlayerInput, SessionId, Tick};
 
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
@@ -43,10 +43,10 @@ static GLOBAL: Counting = Counting;
 const SIZES: [usize; 4] = [8, 64, 256, 1024];
 const TICKS: u64 = 200;
 
-struct AcceptSink(Vec<(SessionId, Bytes)>);
+struct AcceptSink(Vec<(SessionId, Frame)>);
 
 impl Sink for AcceptSink {
-    fn send(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
+    fn send(&mut self, to: SessionId, frame: &Frame) -> Result<(), SendError> {
         self.0.push((to, frame.clone()));
         Ok(())
     }

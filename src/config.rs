@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub shutdown_deadline: Duration,
     pub allowed_origins: Vec<String>,
     pub echo_route: bool,
+    /// Threads that run lobbies and connections (0: one per core).
+    pub shards: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -93,6 +95,7 @@ impl Default for ServerConfig {
             shutdown_deadline: Duration::from_secs(5),
             allowed_origins: Vec::new(),
             echo_route: false,
+            shards: 0,
         }
     }
 }

@@ -12,5 +12,6 @@ pub mod netsim;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod shard;
 pub mod snapshot;
 pub mod telemetry;

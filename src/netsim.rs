@@ -1,4 +1,5 @@
-//! A simulated bad network on one connection's outgoing frames: delay, jitter, and loss.
+//! A simulated bad network on one connection's outgoing frames (every one, pongs and control
+//! frames included, so order holds and a measured ping is true): delay, jitter, and loss.
 //!
 //! A WebSocket runs over TCP, so a lost packet is not a missing frame: it is a stall until the
 //! retransmission, and everything behind it waits (head-of-line blocking). That is what "drop"
@@ -11,6 +12,9 @@ use std::time::{Duration, Instant};
 
 /// How long a "lost" frame waits for its retransmission (a typical minimum TCP RTO).
 const RETRANSMIT: Duration = Duration::from_millis(200);
+/// Frames one connection may have in flight on the simulated link; past it the oldest (stale)
+/// goes, and new snapshots are refused as if the socket were full.
+const CAPACITY: usize = 256;
 
 pub struct NetSim {
     delay: Duration,
@@ -46,11 +50,28 @@ impl NetSim {
         if let Some((last, _)) = self.queue.back() {
             due = due.max(*last);
         }
-        // Bounded like the lobby queue it drains: past this, the oldest frame goes (it is stale).
-        if self.queue.len() >= 256 {
+        if self.queue.len() >= CAPACITY {
             self.queue.pop_front();
         }
         self.queue.push_back((due, frame));
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// No room for a frame that may be skipped instead (a snapshot).
+    pub fn is_full(&self) -> bool {
+        self.queue.len() >= CAPACITY
+    }
+
+    /// Everything still on the simulated link, in order, due or not.
+    pub fn take_all(&mut self) -> Vec<Bytes> {
+        self.queue.drain(..).map(|(_, f)| f).collect()
     }
 
     pub fn next_due(&self) -> Option<Instant> {

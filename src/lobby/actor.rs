@@ -1,352 +1,278 @@
-//! The async side of a lobby: a task that owns a [`LobbyState`] and runs its fixed-tick loop.
+//! A lobby running on a shard: its state with its members' connections (`LobbyCell`, which the
+//! sessions on the same thread call straight into), and the task that runs its fixed-tick loop.
 //!
-//! It wakes only on the tick (and on shutdown), then drains its inbox without waiting, so
-//! thousands of inputs per second cost no extra wake-ups of the lobby task.
+//! Everything here lives on one shard's thread. A session hands its lobby an input by calling
+//! [`LobbyCell::input`], which pushes onto that member's queue: no channel, no wake-up. The tick
+//! writes each member's frame straight to its socket through its [`Outlet`].
 
-use super::registry::{LobbyShared, Registry};
-use super::state::{Effect, JoinError, JoinOk, LobbyState, SendError, Sink};
+use super::ports::{Directory, Effect, LobbyStats, Outlet, SendError, Sink};
+use super::registry::LobbyShared;
+use super::state::{JoinError, JoinOk, LobbyState};
 use crate::metrics::Metrics;
-use crate::protocol::{CloseCode, PlayerInput, SessionId};
-use bytes::Bytes;
+use crate::protocol::{CloseCode, Frame, PlayerInput, SessionId, Tick};
+use crate::snapshot::EntityTable;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
-/// What a lobby sends a client's connection: frames, in order, through a bounded queue.
-pub struct Outbound {
-    pub frame: Bytes,
-    /// A lobby event, chat line or reply (not a snapshot): it counts in
-    /// [`ClientLink::events_queued`] until the connection takes it.
-    pub event: bool,
+/// A lobby on its shard, shared by its tick task and the sessions of its members.
+pub type SharedLobby = Rc<RefCell<LobbyCell>>;
+
+/// A lobby's state and the connections of its connected members.
+pub struct LobbyCell {
+    state: LobbyState,
+    outlets: HashMap<SessionId, Rc<dyn Outlet>>,
+    directory: Arc<dyn Directory>,
+    run: LobbyRun,
+    ended: bool,
+    /// Players last published to the registry, the metrics and the shard's load.
+    players_reported: u16,
 }
 
-/// A client's end of the lobby: its bounded frame queue and a way to close it with a reason.
-pub struct ClientLink {
-    pub frames: mpsc::Sender<Outbound>,
-    pub kick: oneshot::Sender<CloseCode>,
-    /// Event frames in `frames` that the connection has not taken yet: the lobby adds one
-    /// before it queues an event, the connection takes one off when it receives it.
-    pub events_queued: Arc<AtomicUsize>,
+/// The lobby's sink: each member's outlet, called directly, never awaited.
+struct Outlets<'a>(&'a mut HashMap<SessionId, Rc<dyn Outlet>>);
+
+impl Sink for Outlets<'_> {
+    fn send(&mut self, to: SessionId, frame: &Frame) -> Result<(), SendError> {
+        self.0.get(&to).ok_or(SendError::Closed)?.send(frame)
+    }
+
+    fn send_event(&mut self, to: SessionId, frame: &Frame) -> Result<(), SendError> {
+        self.0.get(&to).ok_or(SendError::Closed)?.send_event(frame)
+    }
+
+    fn kick(&mut self, to: SessionId, code: CloseCode) {
+        if let Some(o) = self.0.remove(&to) {
+            o.kick(code);
+        }
+    }
 }
 
-pub type JoinReply = oneshot::Sender<Result<JoinOk, JoinError>>;
+impl LobbyCell {
+    pub fn new(state: LobbyState, directory: Arc<dyn Directory>, run: LobbyRun) -> LobbyCell {
+        LobbyCell {
+            state,
+            outlets: HashMap::new(),
+            directory,
+            run,
+            ended: false,
+            players_reported: 0,
+        }
+    }
 
-/// Commands a connection sends its lobby. `member` is the key `JoinOk` returned.
-pub enum LobbyCommand {
-    Join {
+    pub fn state(&self) -> &LobbyState {
+        &self.state
+    }
+
+    pub fn join(
+        &mut self,
         session: SessionId,
         name: String,
         spectate: bool,
         token: Option<String>,
-        link: ClientLink,
-        reply: JoinReply,
-    },
-    Resume {
-        session: SessionId,
-        old_token: String,
-        new_token: String,
-        link: ClientLink,
-        reply: JoinReply,
-    },
-    Leave {
-        member: usize,
-        session: SessionId,
-    },
-    Disconnected {
-        member: usize,
-        session: SessionId,
-    },
-    Input {
-        member: usize,
-        session: SessionId,
-        input: PlayerInput,
-    },
-    Chat {
-        member: usize,
-        session: SessionId,
-        text: String,
-    },
-    Restart {
-        member: usize,
-        session: SessionId,
-    },
-    Resync {
-        member: usize,
-        session: SessionId,
-    },
-    /// The world table the lobby sent at `tick`, while it is still in its history (for tests and
-    /// tools inside the process; nothing on the network can send this).
-    Inspect {
-        tick: crate::protocol::Tick,
-        reply: oneshot::Sender<Option<crate::snapshot::EntityTable>>,
-    },
-}
-
-/// How a connection reaches a lobby.
-#[derive(Clone)]
-pub struct LobbyHandle {
-    pub shared: Arc<LobbyShared>,
-}
-
-/// Room in every client's queue, on top of `limits.outbound_queue`, that only lobby events, chat
-/// and replies may use (see [`Sink::send_event`]). The connection creates its queue with
-/// `outbound_queue + EVENT_HEADROOM` slots.
-pub const EVENT_HEADROOM: usize = 64;
-
-/// The actor's sink: each client's bounded queue, never awaited.
-///
-/// Snapshots (with `Joined` and `Roster`) go out while fewer than `outbound_queue` of them wait;
-/// events have [`EVENT_HEADROOM`] more room of their own. Counting snapshots rather than frames
-/// is what keeps a burst of events (a dozen joins and chat lines in a tick, say) from making a
-/// client that reads everything, just a tick late, look behind and miss a snapshot.
-struct Links {
-    links: HashMap<SessionId, ClientLink>,
-}
-
-fn try_send(link: &ClientLink, frame: &Bytes, event: bool) -> Result<(), SendError> {
-    let out = Outbound {
-        frame: frame.clone(),
-        event,
-    };
-    link.frames.try_send(out).map_err(|e| match e {
-        mpsc::error::TrySendError::Full(_) => SendError::Full,
-        mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-    })
-}
-
-impl Sink for Links {
-    fn send(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
-        let Some(link) = self.links.get(&to) else {
-            return Err(SendError::Closed);
-        };
-        let frames = &link.frames;
-        if frames.is_closed() {
-            return Err(SendError::Closed);
+        outlet: Rc<dyn Outlet>,
+    ) -> Result<JoinOk, JoinError> {
+        let r = self.state.join(session, name, spectate, token);
+        if r.is_ok() {
+            self.outlets.insert(session, outlet);
         }
-        let bound = frames.max_capacity().saturating_sub(EVENT_HEADROOM).max(1);
-        let queued = frames.max_capacity() - frames.capacity();
-        let events = link.events_queued.load(Ordering::Acquire);
-        if queued.saturating_sub(events) >= bound {
-            return Err(SendError::Full);
-        }
-        try_send(link, frame, false)
+        self.apply_effects();
+        self.publish();
+        r
     }
 
-    fn send_event(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
-        let Some(link) = self.links.get(&to) else {
-            return Err(SendError::Closed);
-        };
-        // Counted before it is queued, so the connection never takes off more than was added.
-        link.events_queued.fetch_add(1, Ordering::AcqRel);
-        let r = try_send(link, frame, true);
-        if r.is_err() {
-            link.events_queued.fetch_sub(1, Ordering::AcqRel);
+    pub fn resume(
+        &mut self,
+        session: SessionId,
+        old_token: &str,
+        new_token: String,
+        outlet: Rc<dyn Outlet>,
+    ) -> Result<JoinOk, JoinError> {
+        let r = self.state.resume(
+            session,
+            old_token,
+            new_token,
+            &mut Outlets(&mut self.outlets),
+        );
+        // Effects first: the connection it replaced must stop routing here before this one starts.
+        self.apply_effects();
+        if r.is_ok() {
+            self.outlets.insert(session, outlet);
         }
         r
     }
 
-    fn kick(&mut self, to: SessionId, code: CloseCode) {
-        if let Some(link) = self.links.remove(&to) {
-            let _ = link.kick.send(code);
+    pub fn leave(&mut self, member: usize, session: SessionId) {
+        self.state.leave(member, session);
+        self.outlets.remove(&session);
+        self.apply_effects();
+        self.publish();
+    }
+
+    pub fn disconnected(&mut self, member: usize, session: SessionId) {
+        self.state.disconnected(member, session);
+        self.outlets.remove(&session);
+        self.apply_effects();
+        self.publish();
+    }
+
+    pub fn input(&mut self, member: usize, session: SessionId, input: PlayerInput) {
+        self.state.input(member, session, input);
+    }
+
+    pub fn chat(&mut self, member: usize, session: SessionId, text: &str) {
+        self.state
+            .chat(member, session, text, &mut Outlets(&mut self.outlets));
+    }
+
+    pub fn restart(&mut self, member: usize, session: SessionId) {
+        self.state
+            .restart(member, session, &mut Outlets(&mut self.outlets));
+    }
+
+    pub fn resync(&mut self, member: usize, session: SessionId) {
+        self.state.resync(member, session);
+    }
+
+    pub fn world_at(&self, tick: Tick) -> Option<EntityTable> {
+        self.state.world_at(tick).cloned()
+    }
+
+    /// One tick, with its effects applied; what it counted.
+    fn tick(&mut self) -> LobbyStats {
+        self.state.tick(&mut Outlets(&mut self.outlets));
+        self.apply_effects();
+        self.publish();
+        self.state.take_stats()
+    }
+
+    /// The lobby is over: every connection still in it is told, its players leave the counts, and
+    /// it is no longer found.
+    fn end(&mut self) {
+        self.ended = true;
+        self.publish();
+        for (_, o) in self.outlets.drain() {
+            o.lobby_gone();
+        }
+        for e in self.state.take_effects() {
+            if let Effect::UnbindToken(t) = e {
+                self.directory.unbind_token(&t, self.state.settings().id);
+            }
+        }
+        self.directory.remove(self.state.settings().id);
+    }
+
+    /// Publishes the player count where others read it (only when it changed: no lock, no
+    /// shared cache line written on a tick that changed nothing).
+    fn publish(&mut self) {
+        let players = if self.ended { 0 } else { self.state.players() };
+        if players == self.players_reported {
+            return;
+        }
+        let run = &self.run;
+        run.shared.players.store(players, Ordering::Relaxed);
+        let delta = i64::from(players) - i64::from(self.players_reported);
+        run.metrics.players.inc_by(delta);
+        adjust(&run.load, delta);
+        self.players_reported = players;
+    }
+
+    fn apply_effects(&mut self) {
+        let id = self.state.settings().id;
+        for effect in self.state.take_effects() {
+            match effect {
+                Effect::BindToken(t) => self.directory.bind_token(t, id),
+                Effect::UnbindToken(t) => self.directory.unbind_token(&t, id),
+                Effect::Detached(s) => {
+                    self.outlets.remove(&s);
+                }
+            }
         }
     }
 }
 
-/// Runs a lobby until it closes (empty past its grace) or the server shuts down.
-pub(crate) async fn run(
-    mut state: LobbyState,
-    mut inbox: mpsc::Receiver<LobbyCommand>,
-    registry: Arc<Registry>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) {
-    let settings = state.settings().clone();
+/// What the tick task reports into besides the lobby itself.
+#[derive(Clone)]
+pub struct LobbyRun {
+    pub shared: Arc<LobbyShared>,
+    pub metrics: Arc<Metrics>,
+    /// The shard's load (lobbies plus seated players), kept current for placement.
+    pub load: Arc<AtomicUsize>,
+    pub shutdown: CancellationToken,
+}
+
+/// Runs a lobby's tick loop until it closes (empty past its grace) or the server shuts down,
+/// then ends it. If the loop panics, [`end`] still runs from the shard's supervisor.
+pub async fn run(lobby: SharedLobby) {
+    let (settings, ctx) = {
+        let cell = lobby.borrow();
+        (cell.state.settings().clone(), cell.run.clone())
+    };
     let span = tracing::info_span!("lobby", lobby = settings.id.0, code = %settings.code, game = %settings.game);
     async move {
-        info!(name = %settings.name, max_players = settings.max_players, "lobby open");
+        info!(name = %settings.name, max_players = settings.max_players, shard = ctx.shared.shard, "lobby open");
         let dt = Duration::from_secs_f64(1.0 / f64::from(settings.tick_rate));
         let mut interval = tokio::time::interval(dt);
         // Under overload, skip missed ticks rather than bursting to catch up: players get a
         // slower world for a moment instead of a stutter of back-to-back snapshots.
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let mut links = Links {
-            links: HashMap::new(),
-        };
-        let drain_limit = inbox.max_capacity();
-        let mut players_reported: i64 = 0;
+        let cancelled = ctx.shutdown.cancelled();
+        tokio::pin!(cancelled);
         loop {
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => break,
+                _ = &mut cancelled => break,
                 _ = interval.tick() => {}
             }
             let started = Instant::now();
-            for _ in 0..drain_limit {
-                match inbox.try_recv() {
-                    Ok(cmd) => {
-                        handle(&mut state, &mut links, cmd);
-                        // Right away: a leave and a re-join in one drain must not undo each other.
-                        apply_effects(&mut state, &mut links, &registry);
-                    }
-                    Err(_) => break,
-                }
-            }
-            state.tick(&mut links);
-            apply_effects(&mut state, &mut links, &registry);
-            let stats = state.take_stats();
-            metrics.snapshots_sent.inc_by(stats.snapshots_sent);
-            metrics.snapshots_skipped.inc_by(stats.snapshots_skipped);
-            metrics.full_snapshots.inc_by(stats.full_snapshots);
-            metrics.frames_out.inc_by(stats.frames_sent);
-            metrics.bytes_out.inc_by(stats.bytes_sent);
-            metrics.slow_client_kicks.inc_by(stats.slow_kicks);
-            let players = i64::from(state.players());
-            metrics.players.inc_by(players - players_reported);
-            players_reported = players;
-            registry_publish(&registry, &state);
+            let (stats, closed) = {
+                let mut cell = lobby.borrow_mut();
+                (cell.tick(), cell.state.is_closed())
+            };
+            report(&ctx.metrics, &stats);
             let took = started.elapsed();
-            metrics.tick_seconds.observe(took.as_secs_f64());
+            ctx.metrics.tick_seconds.observe(took.as_secs_f64());
             if took > dt {
-                metrics.tick_overruns.inc();
+                ctx.metrics.tick_overruns.inc();
             }
-            if state.is_closed() {
+            if closed {
                 info!("lobby empty past its grace period; closing");
                 break;
             }
         }
-        metrics.players.dec_by(players_reported);
         debug!("lobby stopped");
     }
     .instrument(span)
     .await
 }
 
-fn apply_effects(state: &mut LobbyState, links: &mut Links, registry: &Registry) {
-    let id = state.settings().id;
-    for effect in state.take_effects() {
-        match effect {
-            Effect::BindToken(t) => registry.bind_token(t, id),
-            Effect::UnbindToken(t) => registry.unbind_token(&t, id),
-            // Dropping the link's sender tells the connection it is no longer in the lobby.
-            Effect::Detached(s) => {
-                links.links.remove(&s);
-            }
-        }
+/// Ends a lobby whose loop has returned (or panicked): its members are told, its players and the
+/// lobby itself leave the counts, and the registry forgets it.
+pub fn end(lobby: &SharedLobby) {
+    let mut cell = lobby.borrow_mut();
+    cell.end();
+    adjust(&cell.run.load, -1);
+}
+
+fn adjust(load: &AtomicUsize, delta: i64) {
+    if delta >= 0 {
+        load.fetch_add(delta as usize, Ordering::Relaxed);
+    } else {
+        load.fetch_sub(delta.unsigned_abs() as usize, Ordering::Relaxed);
     }
 }
 
-fn registry_publish(registry: &Registry, state: &LobbyState) {
-    if let Some(shared) = registry.get(state.settings().id) {
-        shared.players.store(state.players(), Ordering::Relaxed);
-    }
-}
-
-fn handle(state: &mut LobbyState, links: &mut Links, cmd: LobbyCommand) {
-    match cmd {
-        LobbyCommand::Join {
-            session,
-            name,
-            spectate,
-            token,
-            link,
-            reply,
-        } => {
-            let result = state.join(session, name, spectate, token);
-            if result.is_ok() {
-                links.links.insert(session, link);
-            }
-            let _ = reply.send(result);
-        }
-        LobbyCommand::Resume {
-            session,
-            old_token,
-            new_token,
-            link,
-            reply,
-        } => {
-            let result = state.resume(session, &old_token, new_token, links);
-            if result.is_ok() {
-                links.links.insert(session, link);
-            }
-            let _ = reply.send(result);
-        }
-        LobbyCommand::Leave { member, session } => state.leave(member, session),
-        LobbyCommand::Disconnected { member, session } => state.disconnected(member, session),
-        LobbyCommand::Input {
-            member,
-            session,
-            input,
-        } => state.input(member, session, input),
-        LobbyCommand::Chat {
-            member,
-            session,
-            text,
-        } => state.chat(member, session, &text, links),
-        LobbyCommand::Restart { member, session } => state.restart(member, session, links),
-        LobbyCommand::Resync { member, session } => state.resync(member, session),
-        LobbyCommand::Inspect { tick, reply } => {
-            let _ = reply.send(state.world_at(tick).cloned());
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_burst_of_events_does_not_crowd_out_snapshots_but_a_snapshot_backlog_does() {
-        let s = SessionId(1);
-        let (frames, mut rx) = mpsc::channel(4 + EVENT_HEADROOM);
-        let (kick, _) = oneshot::channel();
-        let events_queued = Arc::new(AtomicUsize::new(0));
-        let link = ClientLink {
-            frames,
-            kick,
-            events_queued: events_queued.clone(),
-        };
-        let mut links = Links {
-            links: HashMap::from([(s, link)]),
-        };
-        let frame = Bytes::from_static(b"x");
-        // Twenty events and a snapshot a tick, for three ticks, none of it read yet: the
-        // snapshots still go out.
-        for _ in 0..3 {
-            for _ in 0..20 {
-                links.send_event(s, &frame).unwrap();
-            }
-            assert_eq!(links.send(s, &frame), Ok(()));
-        }
-        assert_eq!(events_queued.load(Ordering::Relaxed), 60);
-        // Four snapshots wait: the fifth is refused.
-        assert_eq!(links.send(s, &frame), Ok(()));
-        assert_eq!(links.send(s, &frame), Err(SendError::Full));
-        // Reading gives the events' count back as it goes.
-        let mut read = 0;
-        while let Ok(o) = rx.try_recv() {
-            if o.event {
-                events_queued.fetch_sub(1, Ordering::AcqRel);
-            }
-            read += 1;
-            if read == 21 {
-                break;
-            }
-        }
-        assert_eq!(events_queued.load(Ordering::Relaxed), 40);
-        assert_eq!(links.send(s, &frame), Ok(()));
-        // Events have room of their own, and it is bounded too.
-        let mut sent = 0;
-        while links.send_event(s, &frame).is_ok() {
-            sent += 1;
-        }
-        assert_eq!(sent, 4 + EVENT_HEADROOM - (64 - 21 + 1));
-        assert_eq!(events_queued.load(Ordering::Relaxed), 40 + sent);
-        drop(rx);
-        assert_eq!(links.send(s, &frame), Err(SendError::Closed));
-    }
+fn report(m: &Metrics, s: &LobbyStats) {
+    m.snapshots_sent.inc_by(s.snapshots_sent);
+    m.snapshots_skipped.inc_by(s.snapshots_skipped);
+    m.full_snapshots.inc_by(s.full_snapshots);
+    m.frames_out.inc_by(s.frames_sent);
+    m.bytes_out.inc_by(s.bytes_sent);
+    m.slow_client_kicks.inc_by(s.slow_kicks);
 }

@@ -1,15 +1,21 @@
-//! Lobbies: a pure state machine (`state`), the async actor that runs its tick loop (`actor`),
-//! and the registry that creates, lists, finds and quick-joins them (`registry`).
+//! Lobbies: the pure state machine (`state`, built from `members`, `input_queue`, `fanout`,
+//! `history`), its ports to the outside (`ports`), the task that runs its tick loop on a shard
+//! (`actor`), and the directory that creates, lists, finds and quick-joins them (`registry`).
 
 mod actor;
 mod code;
+mod fanout;
 mod history;
+mod input_queue;
+mod members;
+mod ports;
 mod registry;
+mod settings;
 mod state;
 
-pub use actor::{ClientLink, JoinReply, LobbyCommand, LobbyHandle, Outbound, EVENT_HEADROOM};
+pub use actor::{end as end_lobby, run as run_lobby, LobbyCell, LobbyRun, SharedLobby};
 pub use code::{generate_code, normalize_code};
-pub use registry::{LobbyShared, Registry, RegistryError, MAX_LISTED};
-pub use state::{
-    Effect, JoinError, JoinOk, LobbySettings, LobbyState, LobbyStats, SendError, Sink,
-};
+pub use ports::{Directory, Effect, LobbyStats, Outlet, SendError, Sink};
+pub use registry::{Host, LobbyHandle, LobbyShared, Registry, RegistryError, MAX_LISTED};
+pub use settings::LobbySettings;
+pub use state::{JoinError, JoinOk, LobbyState};

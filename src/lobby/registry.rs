@@ -1,24 +1,40 @@
 //! The registry: every open lobby by id and by join code, reconnect tokens, and the lobby limit.
+//! It decides where a new lobby runs (through [`Host`]) but runs nothing itself.
 
-use super::actor::{self, LobbyCommand, LobbyHandle};
 use super::code::generate_code;
-use super::state::{LobbySettings, LobbyState};
+use super::ports::Directory;
+use super::settings::LobbySettings;
+use super::state::LobbyState;
 use crate::config::Config;
 use crate::game::GameKind;
 use crate::metrics::Metrics;
-use crate::protocol::{ErrorCode, LobbyId, LobbySummary};
+use crate::protocol::{ErrorCode, LobbyId, LobbySummary, Tick};
+use crate::snapshot::EntityTable;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::error;
 
 /// Most lobbies one `LobbyList` or `/api/lobbies` reply carries (the fullest first).
 pub const MAX_LISTED: usize = 100;
 
-/// What everyone may know about a lobby without asking its task.
+/// Where lobbies run: the registry picks a place for each new lobby and hands its state over.
+pub trait Host: Send + Sync {
+    /// The shard a new lobby should run on (the least loaded).
+    fn place(&self) -> usize;
+    /// Starts `state` running on `shard`.
+    fn start(&self, shard: usize, state: LobbyState, shared: Arc<LobbyShared>);
+    /// The world lobby `lobby` on `shard` sent at `tick`, while its history holds it.
+    fn inspect(
+        &self,
+        shard: usize,
+        lobby: LobbyId,
+        tick: Tick,
+    ) -> oneshot::Receiver<Option<EntityTable>>;
+}
+
+/// What everyone may know about a lobby without asking the shard it runs on.
 pub struct LobbyShared {
     pub id: LobbyId,
     pub code: String,
@@ -26,9 +42,10 @@ pub struct LobbyShared {
     pub game: GameKind,
     pub public: bool,
     pub max_players: u16,
-    /// Published by the lobby after every tick.
+    /// The shard its tick loop runs on; a lobby never moves.
+    pub shard: usize,
+    /// Published by the lobby after every tick that changed it.
     pub players: AtomicU16,
-    pub inbox: mpsc::Sender<LobbyCommand>,
 }
 
 impl LobbyShared {
@@ -68,6 +85,12 @@ impl RegistryError {
     }
 }
 
+/// A lobby just created: where it runs and what everyone may know of it.
+#[derive(Clone)]
+pub struct LobbyHandle {
+    pub shared: Arc<LobbyShared>,
+}
+
 #[derive(Default)]
 struct Inner {
     lobbies: HashMap<LobbyId, Arc<LobbyShared>>,
@@ -81,7 +104,7 @@ pub struct Registry {
     config: Arc<Config>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
-    tasks: TaskTracker,
+    host: Arc<dyn Host>,
     next_id: AtomicU32,
     rng: Mutex<fastrand::Rng>,
 }
@@ -91,14 +114,14 @@ impl Registry {
         config: Arc<Config>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
-        tasks: TaskTracker,
+        host: Arc<dyn Host>,
     ) -> Arc<Self> {
         Arc::new(Registry {
             inner: Mutex::default(),
             config,
             metrics,
             shutdown,
-            tasks,
+            host,
             next_id: AtomicU32::new(1),
             rng: Mutex::new(fastrand::Rng::new()),
         })
@@ -109,9 +132,9 @@ impl Registry {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Opens a lobby and starts its tick loop. `max_players` 0 means the configured default.
+    /// Opens a lobby on the least-loaded shard. `max_players` 0 means the configured default.
     pub fn create(
-        self: &Arc<Self>,
+        &self,
         name: String,
         game: GameKind,
         max_players: u16,
@@ -127,17 +150,19 @@ impl Registry {
             _ => return Err(RegistryError::BadMaxPlayers(cfg.lobby.max_players)),
         };
         let id = LobbyId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let seed = self.rng.lock().unwrap_or_else(|e| e.into_inner()).u64(..);
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let seed = rng.u64(..);
         let mut inner = self.lock();
         if inner.lobbies.len() >= cfg.lobby.max_lobbies {
             return Err(RegistryError::LobbyLimit(cfg.lobby.max_lobbies));
         }
         let code = loop {
-            let c = generate_code(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()));
+            let c = generate_code(&mut rng);
             if !inner.by_code.contains_key(&c) {
                 break c;
             }
         };
+        drop(rng);
         let settings = LobbySettings {
             id,
             code: code.clone(),
@@ -160,8 +185,7 @@ impl Registry {
             chat_refill_ticks: cfg.ticks(cfg.lobby.chat_refill),
             seed,
         };
-        // Room for every player's input in a tick, plus joins and chat.
-        let (tx, rx) = mpsc::channel(usize::from(max_players) * 4 + 64);
+        let shard = self.host.place();
         let shared = Arc::new(LobbyShared {
             id,
             code: code.clone(),
@@ -169,44 +193,18 @@ impl Registry {
             game,
             public,
             max_players,
+            shard,
             players: AtomicU16::new(0),
-            inbox: tx,
         });
+        // Started while the lock is held: whoever finds the lobby in here and then moves to its
+        // shard arrives there after the lobby (each shard takes its messages in order).
+        self.host
+            .start(shard, LobbyState::new(settings), shared.clone());
         inner.lobbies.insert(id, shared.clone());
         inner.by_code.insert(code, id);
         drop(inner);
         self.metrics.lobbies.inc();
-
-        let state = LobbyState::new(settings);
-        let lobby = self.tasks.spawn(actor::run(
-            state,
-            rx,
-            self.clone(),
-            self.metrics.clone(),
-            self.shutdown.clone(),
-        ));
-        // A supervisor: whether the lobby ends or panics, it leaves the registry, and one lobby's
-        // panic touches no other lobby (its players' queues close and they are told).
-        let registry = self.clone();
-        self.tasks.spawn(async move {
-            if let Err(e) = lobby.await {
-                if e.is_panic() {
-                    error!(lobby = id.0, "lobby tick loop panicked; lobby closed");
-                    registry.metrics.lobby_panics.inc();
-                }
-            }
-            registry.remove(id);
-        });
         Ok(LobbyHandle { shared })
-    }
-
-    fn remove(&self, id: LobbyId) {
-        let mut inner = self.lock();
-        if let Some(l) = inner.lobbies.remove(&id) {
-            inner.by_code.remove(&l.code);
-            inner.tokens.retain(|_, v| *v != id);
-            self.metrics.lobbies.dec();
-        }
     }
 
     pub fn get(&self, id: LobbyId) -> Option<Arc<LobbyShared>> {
@@ -260,17 +258,6 @@ impl Registry {
         self.lock().lobbies.len()
     }
 
-    pub(crate) fn bind_token(&self, token: String, lobby: LobbyId) {
-        self.lock().tokens.insert(token, lobby);
-    }
-
-    pub(crate) fn unbind_token(&self, token: &str, lobby: LobbyId) {
-        let mut inner = self.lock();
-        if inner.tokens.get(token) == Some(&lobby) {
-            inner.tokens.remove(token);
-        }
-    }
-
     /// The lobby a reconnect token belongs to. The lobby itself checks and retires the token.
     pub fn lobby_for_token(&self, token: &str) -> Option<Arc<LobbyShared>> {
         let inner = self.lock();
@@ -281,7 +268,36 @@ impl Registry {
             .cloned()
     }
 
+    /// The world `lobby` sent at `tick`, while its history still holds it (tests and tools inside
+    /// the process; nothing on the network can ask this).
+    pub async fn world_at(&self, lobby: LobbyId, tick: Tick) -> Option<EntityTable> {
+        let shard = self.get(lobby)?.shard;
+        self.host.inspect(shard, lobby, tick).await.ok().flatten()
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
+    }
+}
+
+impl Directory for Registry {
+    fn bind_token(&self, token: String, lobby: LobbyId) {
+        self.lock().tokens.insert(token, lobby);
+    }
+
+    fn unbind_token(&self, token: &str, lobby: LobbyId) {
+        let mut inner = self.lock();
+        if inner.tokens.get(token) == Some(&lobby) {
+            inner.tokens.remove(token);
+        }
+    }
+
+    fn remove(&self, id: LobbyId) {
+        let mut inner = self.lock();
+        if let Some(l) = inner.lobbies.remove(&id) {
+            inner.by_code.remove(&l.code);
+            inner.tokens.retain(|_, v| *v != id);
+            self.metrics.lobbies.dec();
+        }
     }
 }

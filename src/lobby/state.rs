@@ -1,85 +1,20 @@
-//! The pure lobby: members, seats, inputs, the game, and per-tick fan-out decisions.
+//! The pure lobby: seats, inputs, the game, chat and the tick, as a state machine.
 //!
 //! No sockets, no clock: time is the tick count, and sending goes through a [`Sink`] that says
-//! whether a client's queue took the frame. That is what lets every rule here be unit-tested.
+//! whether a client took the frame. That is what lets every rule here be unit-tested.
 
+use super::fanout::{FanOut, TickWorld};
 use super::history::History;
-use crate::game::{Game, GameKind};
+use super::members::{ChatAllowance, Members};
+use super::ports::{Effect, LobbyStats, Sink};
+use super::settings::LobbySettings;
+use crate::game::Game;
+use crate::protocol::PlayerInput;
 use crate::protocol::{
-    encode_into, CloseCode, EntityId, ErrorCode, GameEvent, LobbyEventKind, LobbyId, PlayerInput,
-    RosterEntry, ServerMsg, SessionId, Tick, MAX_CHAT_LEN,
+    CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg, SessionId, Tick,
+    MAX_CHAT_LEN,
 };
-use crate::snapshot::{DeltaEncoder, EntityTable};
-use bytes::Bytes;
-use slab::Slab;
-use std::collections::VecDeque;
-
-/// Everything a lobby needs to know about itself, fixed at creation.
-#[derive(Clone, Debug)]
-pub struct LobbySettings {
-    pub id: LobbyId,
-    pub code: String,
-    pub name: String,
-    pub game: GameKind,
-    pub max_players: u16,
-    pub max_spectators: u16,
-    pub public: bool,
-    pub tick_rate: u16,
-    /// Send a snapshot every this many ticks (1: every tick).
-    pub snapshot_every: u32,
-    /// How many past snapshots are kept to serve deltas to clients that fell behind.
-    pub history: usize,
-    /// Close after this many ticks with nobody seated or watching.
-    pub empty_close_ticks: u32,
-    /// Hold a disconnected player's seat this many ticks.
-    pub reconnect_grace_ticks: u32,
-    /// Disconnect a client whose queue stayed full for this many ticks.
-    pub max_behind_ticks: u32,
-    /// Chat: a burst of this many lines, then one more per `chat_refill_ticks`.
-    pub chat_burst: u32,
-    pub chat_refill_ticks: u32,
-    pub seed: u64,
-}
-
-impl LobbySettings {
-    pub fn snapshot_rate(&self) -> u16 {
-        (u32::from(self.tick_rate) / self.snapshot_every.max(1)).max(1) as u16
-    }
-}
-
-/// Why a frame was not queued for a client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SendError {
-    /// The client's bounded queue is full: skip it this time.
-    Full,
-    /// The client's connection is gone.
-    Closed,
-}
-
-/// Where the lobby's frames go. The actor implements it over channels; tests over vectors.
-pub trait Sink {
-    /// A snapshot (or `Joined`, or `Roster`): refused with `Full` when the client is behind.
-    fn send(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError>;
-    /// Anything else: lobby events, chat, replies. These come in bursts (a dozen players joining
-    /// in one tick), so a sink may give them room that snapshots do not get: a burst must not
-    /// make a client that reads everything look behind and miss the tick's snapshot.
-    fn send_event(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
-        self.send(to, frame)
-    }
-    /// Closes a client's connection with a reason (it never blocks, whatever its queue holds).
-    fn kick(&mut self, to: SessionId, code: CloseCode);
-}
-
-/// Requests the lobby makes of the world outside it (the registry's token map, its own end).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// This reconnect token now resumes a seat in this lobby.
-    BindToken(String),
-    /// This token no longer resumes anything.
-    UnbindToken(String),
-    /// The member left the lobby (its connection should stop routing here).
-    Detached(SessionId),
-}
+use crate::snapshot::EntityTable;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JoinOk {
@@ -103,61 +38,17 @@ impl JoinError {
     }
 }
 
-/// Counters the actor moves into the server's metrics after each tick.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LobbyStats {
-    pub snapshots_sent: u64,
-    pub snapshots_skipped: u64,
-    pub full_snapshots: u64,
-    pub frames_sent: u64,
-    pub bytes_sent: u64,
-    pub stale_inputs: u64,
-    pub slow_kicks: u64,
-}
-
-#[derive(Debug)]
-struct Member {
-    session: SessionId,
-    name: String,
-    player: Option<EntityId>,
-    token: Option<String>,
-    /// False while a player's connection is gone and its seat is held.
-    connected: bool,
-    away_since: Tick,
-    joined_at: u64,
-    /// Waiting for its `Joined` frame (a new or resumed member).
-    needs_joined: bool,
-    /// Missed a lobby event or chat while its queue was full: resend the roster.
-    needs_roster: bool,
-    last_sent: Option<Tick>,
-    behind_since: Option<Tick>,
-    last_seq: u32,
-    /// Inputs not yet applied, oldest first, at most the game's input buffer long.
-    pending: VecDeque<PlayerInput>,
-    /// Buttons pressed by any input since the last tick, so a quick tap is not lost.
-    buttons_latch: u8,
-    chat_tokens: u32,
-    chat_refill_at: Tick,
-    /// When it was last told its chat was rate-limited (at most once a second).
-    chat_limited_at: Option<Tick>,
-}
-
 /// A lobby's whole state. Methods are the commands; [`LobbyState::tick`] advances one tick.
 pub struct LobbyState {
     settings: LobbySettings,
     game: Box<dyn Game>,
     tick: Tick,
-    members: Slab<Member>,
-    join_counter: u64,
-    players: u16,
-    spectators: u16,
-    host: Option<usize>,
+    members: Members,
     history: History,
     events: Vec<GameEvent>,
     /// Lobby events and chat to broadcast before this tick's snapshot.
-    broadcasts: Vec<Bytes>,
-    encoder: DeltaEncoder,
-    buf: Vec<u8>,
+    broadcasts: Vec<Frame>,
+    fanout: FanOut,
     effects: Vec<Effect>,
     empty_since: Option<Tick>,
     closed: bool,
@@ -173,16 +64,11 @@ impl LobbyState {
             input_buffer: game.input_buffer().max(1),
             game,
             tick: Tick(0),
-            members: Slab::new(),
-            join_counter: 0,
-            players: 0,
-            spectators: 0,
-            host: None,
+            members: Members::default(),
             history,
             events: Vec::new(),
             broadcasts: Vec::new(),
-            encoder: DeltaEncoder::new(),
-            buf: Vec::with_capacity(1024),
+            fanout: FanOut::new(),
             effects: Vec::new(),
             empty_since: Some(Tick(0)),
             closed: false,
@@ -200,11 +86,11 @@ impl LobbyState {
     }
 
     pub fn players(&self) -> u16 {
-        self.players
+        self.members.players()
     }
 
     pub fn spectators(&self) -> u16 {
-        self.spectators
+        self.members.spectators()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -212,9 +98,7 @@ impl LobbyState {
     }
 
     pub fn host(&self) -> Option<EntityId> {
-        self.host
-            .and_then(|k| self.members.get(k))
-            .and_then(|m| m.player)
+        self.members.host()
     }
 
     /// The newest world table (tests compare client mirrors against it).
@@ -225,6 +109,14 @@ impl LobbyState {
     /// The world as it was sent at `tick`, while the history still holds it.
     pub fn world_at(&self, tick: Tick) -> Option<&EntityTable> {
         self.history.get(tick)
+    }
+
+    /// Every member's current session (the actor closes them when the lobby ends).
+    pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.members
+            .iter()
+            .filter(|(_, m)| m.connected)
+            .map(|(_, m)| m.session)
     }
 
     pub fn take_effects(&mut self) -> Vec<Effect> {
@@ -250,7 +142,7 @@ impl LobbyState {
             ));
         }
         if spectate {
-            if self.spectators >= self.settings.max_spectators {
+            if self.members.spectators() >= self.settings.max_spectators {
                 return Err(JoinError::new(
                     ErrorCode::LobbyFull,
                     format!(
@@ -259,7 +151,7 @@ impl LobbyState {
                     ),
                 ));
             }
-        } else if self.players >= self.settings.max_players {
+        } else if self.members.players() >= self.settings.max_players {
             return Err(JoinError::new(
                 ErrorCode::LobbyFull,
                 format!("the lobby is full ({} players)", self.settings.max_players),
@@ -270,36 +162,20 @@ impl LobbyState {
         if let Some(t) = &token {
             self.effects.push(Effect::BindToken(t.clone()));
         }
-        self.join_counter += 1;
-        let key = self.members.insert(Member {
+        let (key, host) = self.members.insert(
             session,
-            name: name.clone(),
+            name.clone(),
             player,
             token,
-            connected: true,
-            away_since: Tick(0),
-            joined_at: self.join_counter,
-            needs_joined: true,
-            needs_roster: false,
-            last_sent: None,
-            behind_since: None,
-            last_seq: 0,
-            pending: VecDeque::new(),
-            buttons_latch: 0,
-            chat_tokens: self.settings.chat_burst,
-            chat_refill_at: self.tick,
-            chat_limited_at: None,
-        });
+            self.settings.chat_burst,
+            self.tick,
+        );
         self.empty_since = None;
         if let Some(p) = player {
-            self.players += 1;
             self.lobby_event(LobbyEventKind::Joined, p, &name);
-            if self.host.is_none() {
-                self.host = Some(key);
+            if host {
                 self.lobby_event(LobbyEventKind::HostChanged, p, &name);
             }
-        } else {
-            self.spectators += 1;
         }
         Ok(JoinOk {
             member: key,
@@ -315,31 +191,28 @@ impl LobbyState {
         new_token: String,
         sink: &mut impl Sink,
     ) -> Result<JoinOk, JoinError> {
-        let Some((key, m)) = self
-            .members
-            .iter_mut()
-            .find(|(_, m)| m.token.as_deref() == Some(old_token))
-        else {
+        let Some(key) = self.members.by_token(old_token) else {
             return Err(JoinError::new(
                 ErrorCode::ReconnectFailed,
                 "that seat is gone (the reconnect grace period ran out, or it was left)",
             ));
         };
-        if m.connected {
+        let (old_session, connected) = match self.members.get(key) {
+            Some(m) => (m.session, m.connected),
+            None => unreachable!("by_token returned a live key"),
+        };
+        if connected {
             // The old connection is still open (a half-open socket we have not noticed yet):
             // the newest owner of the token wins.
-            sink.kick(m.session, CloseCode::Replaced);
-            self.effects.push(Effect::Detached(m.session));
+            self.close_connection(old_session, CloseCode::Replaced, sink);
         }
-        m.session = session;
-        m.connected = true;
-        m.needs_joined = true;
-        m.last_sent = None;
-        m.behind_since = None;
-        m.token = Some(new_token.clone());
-        let (player, name) = (m.player, m.name.clone());
+        self.members.rebind(key, session, new_token.clone());
         self.effects.push(Effect::UnbindToken(old_token.to_owned()));
         self.effects.push(Effect::BindToken(new_token));
+        let (player, name) = match self.members.get(key) {
+            Some(m) => (m.player, m.name.clone()),
+            None => (None, String::new()),
+        };
         if let Some(p) = player {
             self.lobby_event(LobbyEventKind::Back, p, &name);
         }
@@ -349,18 +222,12 @@ impl LobbyState {
         })
     }
 
-    fn member_of(&mut self, key: usize, session: SessionId) -> Option<&mut Member> {
-        self.members
-            .get_mut(key)
-            .filter(|m| m.session == session && m.connected)
-    }
-
     /// The member leaves for good: its seat and entity go.
     pub fn leave(&mut self, key: usize, session: SessionId) {
-        // Not `member_of`: the session drops its queue right after sending Leave, so a tick may
-        // already have seen the closed queue and marked the member away. A leave still frees it.
+        // Not `active`: a tick may already have seen the connection closed and marked the member
+        // away. A leave still frees the seat.
         if self.members.get(key).is_some_and(|m| m.session == session) {
-            self.remove_member(key, "left");
+            self.remove_member(key);
         }
     }
 
@@ -368,111 +235,71 @@ impl LobbyState {
     pub fn disconnected(&mut self, key: usize, session: SessionId) {
         let grace = self.settings.reconnect_grace_ticks;
         let tick = self.tick;
-        let Some(m) = self.member_of(key, session) else {
+        let Some(m) = self.members.active(key, session) else {
             return;
         };
         if m.player.is_some() && m.token.is_some() && grace > 0 {
             m.connected = false;
             m.away_since = tick;
-            // Stand still while away (the seq is not advanced, so the ack does not move).
-            m.pending.clear();
-            m.pending.push_back(PlayerInput {
-                seq: m.last_seq,
-                ..Default::default()
-            });
-            m.buttons_latch = 0;
+            m.inputs.stand_still();
             let (p, name) = (m.player.unwrap_or_default(), m.name.clone());
             self.lobby_event(LobbyEventKind::Away, p, &name);
         } else {
-            self.remove_member(key, "disconnected");
+            self.remove_member(key);
         }
     }
 
-    fn remove_member(&mut self, key: usize, _why: &str) {
-        let m = self.members.remove(key);
+    fn remove_member(&mut self, key: usize) {
+        let (m, new_host) = self.members.remove(key);
         if let Some(t) = m.token {
             self.effects.push(Effect::UnbindToken(t));
         }
         self.effects.push(Effect::Detached(m.session));
-        match m.player {
-            Some(p) => {
-                self.players -= 1;
-                self.game.despawn_player(p);
-                self.lobby_event(LobbyEventKind::Left, p, &m.name);
-                if self.host == Some(key) {
-                    // The longest-seated player inherits the lobby.
-                    self.host = self
-                        .members
-                        .iter()
-                        .filter(|(_, m)| m.player.is_some())
-                        .min_by_key(|(_, m)| m.joined_at)
-                        .map(|(k, _)| k);
-                    if let Some(h) = self.host {
-                        let (p, name) = (
-                            self.members[h].player.unwrap_or_default(),
-                            self.members[h].name.clone(),
-                        );
-                        self.lobby_event(LobbyEventKind::HostChanged, p, &name);
-                    }
-                }
-            }
-            None => self.spectators -= 1,
+        if let Some(p) = m.player {
+            self.game.despawn_player(p);
+            self.lobby_event(LobbyEventKind::Left, p, &m.name);
+        }
+        if let Some(h) = new_host.and_then(|k| self.members.get(k)) {
+            let (p, name) = (h.player.unwrap_or_default(), h.name.clone());
+            self.lobby_event(LobbyEventKind::HostChanged, p, &name);
         }
         if self.members.is_empty() {
             self.empty_since = Some(self.tick);
         }
     }
 
-    /// Records a player's input; it applies at the next tick. Old sequence numbers are ignored.
+    /// The one way a connection is closed from inside the lobby: the client is told why and the
+    /// connection stops routing here. What happens to the seat is the caller's business.
+    fn close_connection(&mut self, session: SessionId, code: CloseCode, sink: &mut impl Sink) {
+        sink.kick(session, code);
+        self.effects.push(Effect::Detached(session));
+    }
+
+    /// Records a player's input; it applies at a later tick. Old sequence numbers are ignored.
     pub fn input(&mut self, key: usize, session: SessionId, input: PlayerInput) {
         let buffer = self.input_buffer;
-        let Some(m) = self.member_of(key, session) else {
+        let Some(m) = self.members.active(key, session) else {
             return;
         };
-        if m.player.is_none() {
-            return;
-        }
-        let newest = m
-            .pending
-            .back()
-            .map_or(m.last_seq, |p| p.seq.max(m.last_seq));
-        m.buttons_latch |= input.buttons;
-        if input.seq <= newest {
+        if m.player.is_some() && m.inputs.push(input, buffer).is_err() {
             self.stats.stale_inputs += 1;
-            return;
-        }
-        m.pending.push_back(input);
-        // Past the buffer the oldest goes: a client running ahead must not build up latency.
-        while m.pending.len() > buffer {
-            m.pending.pop_front();
         }
     }
 
     /// Asks for a full snapshot at the next snapshot tick (a client whose mirror went wrong).
     pub fn resync(&mut self, key: usize, session: SessionId) {
-        if let Some(m) = self.member_of(key, session) {
-            m.last_sent = None;
+        if let Some(m) = self.members.active(key, session) {
+            m.send.last_sent = None;
         }
     }
 
     /// A chat line to everyone in the lobby, rate-limited per member.
     pub fn chat(&mut self, key: usize, session: SessionId, text: &str, sink: &mut impl Sink) {
-        let tick = self.tick;
-        let (burst, refill) = (
-            self.settings.chat_burst,
-            self.settings.chat_refill_ticks.max(1),
-        );
-        let second = u32::from(self.settings.tick_rate);
-        let Some(m) = self.member_of(key, session) else {
+        let (tick, second) = (self.tick, u32::from(self.settings.tick_rate));
+        let (burst, refill) = (self.settings.chat_burst, self.settings.chat_refill_ticks);
+        let Some(m) = self.members.active(key, session) else {
             return;
         };
-        // Refill the bucket by whole periods elapsed.
-        let periods = tick.0.saturating_sub(m.chat_refill_at.0) / refill;
-        if periods > 0 {
-            m.chat_tokens = (m.chat_tokens + periods).min(burst);
-            m.chat_refill_at = Tick(m.chat_refill_at.0 + periods * refill);
-        }
-        let session = m.session;
         let clean: String = text.chars().filter(|c| !c.is_control()).collect();
         let clean = clean.trim();
         let error = if clean.is_empty() {
@@ -482,44 +309,38 @@ impl LobbyState {
                 ErrorCode::BadRequest,
                 format!("chat messages are at most {MAX_CHAT_LEN} bytes"),
             ))
-        } else if m.chat_tokens == 0 {
-            // Dropped, and said so at most once a second: the answer to a chat flood must not
-            // become a flood of errors.
-            if m.chat_limited_at
-                .is_some_and(|t| tick.0.wrapping_sub(t.0) < second)
-            {
-                return;
-            }
-            m.chat_limited_at = Some(tick);
-            Some((
-                ErrorCode::RateLimited,
-                "slow down: too many chat messages".to_owned(),
-            ))
         } else {
-            None
+            match m.chat.take(tick, burst, refill, second) {
+                ChatAllowance::Send => None,
+                ChatAllowance::DropSilently => return,
+                ChatAllowance::Refuse => Some((
+                    ErrorCode::RateLimited,
+                    "slow down: too many chat messages".to_owned(),
+                )),
+            }
         };
         if let Some((code, message)) = error {
-            let frame = self.frame(&ServerMsg::error(code, message));
+            let frame = self.fanout.frame(&ServerMsg::error(code, message));
             let _ = sink.send_event(session, &frame);
             return;
         }
-        m.chat_tokens -= 1;
         let msg = ServerMsg::Chat {
             from: m.player,
             name: m.name.clone(),
             text: clean.to_owned(),
         };
-        let frame = self.frame(&msg);
+        let frame = self.fanout.frame(&msg);
         self.broadcasts.push(frame);
     }
 
     /// The host starts a new round.
     pub fn restart(&mut self, key: usize, session: SessionId, sink: &mut impl Sink) {
-        if self.member_of(key, session).is_none() {
+        let Some(m) = self.members.active(key, session) else {
             return;
-        }
-        if self.host != Some(key) {
-            let frame = self.frame(&ServerMsg::error(
+        };
+        let (p, name) = (m.player.unwrap_or_default(), m.name.clone());
+        if self.members.host_key() != Some(key) {
+            let frame = self.fanout.frame(&ServerMsg::error(
                 ErrorCode::NotHost,
                 "only the host can restart the round",
             ));
@@ -527,41 +348,16 @@ impl LobbyState {
             return;
         }
         self.game.restart(self.tick);
-        let (p, name) = (
-            self.members[key].player.unwrap_or_default(),
-            self.members[key].name.clone(),
-        );
         self.lobby_event(LobbyEventKind::RoundRestarted, p, &name);
     }
 
-    fn frame(&mut self, msg: &ServerMsg) -> Bytes {
-        self.buf.clear();
-        encode_into(&mut self.buf, msg);
-        Bytes::copy_from_slice(&self.buf)
-    }
-
     fn lobby_event(&mut self, kind: LobbyEventKind, player: EntityId, name: &str) {
-        let frame = self.frame(&ServerMsg::LobbyEvent {
+        let frame = self.fanout.frame(&ServerMsg::LobbyEvent {
             kind,
             player,
             name: name.to_owned(),
         });
         self.broadcasts.push(frame);
-    }
-
-    fn roster(&self) -> Vec<RosterEntry> {
-        let mut r: Vec<RosterEntry> = self
-            .members
-            .iter()
-            .filter_map(|(_, m)| {
-                m.player.map(|id| RosterEntry {
-                    id,
-                    name: m.name.clone(),
-                })
-            })
-            .collect();
-        r.sort_by_key(|e| e.id);
-        r
     }
 
     /// Advances one tick: inputs, step, table, fan-out, then the lobby's own housekeeping.
@@ -570,13 +366,12 @@ impl LobbyState {
         let tick = self.tick;
 
         // 1. Inputs: one per player per tick, oldest first (the game's input buffer decides how
-        // many may wait), with any button tapped since the last tick. No input: the last one holds.
+        // many may wait). No input: the last one holds.
         for (_, m) in self.members.iter_mut() {
-            if let (Some(p), Some(mut input)) = (m.player, m.pending.pop_front()) {
-                input.buttons |= m.buttons_latch;
-                m.buttons_latch = 0;
-                m.last_seq = m.last_seq.max(input.seq);
-                self.game.apply_input(p, &input);
+            if let Some(p) = m.player {
+                if let Some(input) = m.inputs.next() {
+                    self.game.apply_input(p, &input);
+                }
             }
         }
 
@@ -585,27 +380,23 @@ impl LobbyState {
 
         // 3. Lobby events and chat go first, so names arrive before the entities they label.
         let broadcasts = std::mem::take(&mut self.broadcasts);
-        for frame in &broadcasts {
-            for (_, m) in self.members.iter_mut() {
-                if !m.connected || m.needs_joined {
-                    continue;
-                }
-                match sink.send_event(m.session, frame) {
-                    Ok(()) => {
-                        self.stats.frames_sent += 1;
-                        self.stats.bytes_sent += frame.len() as u64;
-                    }
-                    Err(_) => m.needs_roster = true,
-                }
-            }
-        }
+        self.fanout
+            .broadcast(&mut self.members, &broadcasts, sink, &mut self.stats);
 
         // 4. The snapshot, when this tick is a snapshot tick.
         if tick.0 % self.settings.snapshot_every.max(1) == 0 {
             self.write_table(tick);
-            let closed = self.fan_out(sink);
+            let world = TickWorld {
+                settings: &self.settings,
+                history: &self.history,
+                events: &self.events,
+                field_count: self.game.field_count(),
+            };
+            let closed = self
+                .fanout
+                .snapshot(&mut self.members, &world, sink, &mut self.stats);
             self.events.clear();
-            // A closed queue is a connection that is gone, whether or not its session told us.
+            // A closed connection is gone, whether or not its session told us.
             for (key, session) in closed {
                 self.disconnected(key, session);
             }
@@ -621,153 +412,11 @@ impl LobbyState {
         self.game.write_table(table);
         table.finish();
         for (_, m) in self.members.iter() {
-            if let Some(p) = m.player {
-                if let Some(row) = table.get_mut(p) {
-                    // Acks are u32 sequence numbers carried as wrapping i32.
-                    row.fields[ack_field] = m.last_seq as i32;
-                }
+            if let Some(row) = m.player.and_then(|p| table.get_mut(p)) {
+                // Acks are u32 sequence numbers carried as wrapping i32.
+                row.fields[ack_field] = m.inputs.last_seq() as i32;
             }
         }
-    }
-
-    fn fan_out(&mut self, sink: &mut impl Sink) -> Vec<(usize, SessionId)> {
-        let needs_roster = self
-            .members
-            .iter()
-            .any(|(_, m)| m.connected && (m.needs_joined || m.needs_roster));
-        let roster = if needs_roster {
-            self.roster()
-        } else {
-            Vec::new()
-        };
-        let host = self.host();
-        let field_count = self.game.field_count();
-        let LobbyState {
-            settings,
-            members,
-            history,
-            encoder,
-            buf,
-            events,
-            stats,
-            ..
-        } = self;
-        let mut closed = Vec::new();
-        let (Some(cur), prev) = history.newest_and_previous() else {
-            return closed;
-        };
-        let cur_tick = cur.tick;
-        // The common case, one delta from the previous snapshot, is encoded once and shared.
-        let mut shared: Option<Bytes> = None;
-        // Clients that fell behind share one encoding per base tick (there are few distinct bases).
-        let mut other: Vec<(Option<Tick>, Bytes)> = Vec::new();
-        let mut roster_frame: Option<Bytes> = None;
-        let send = |sink: &mut dyn FnMut(&Bytes) -> Result<(), SendError>,
-                    frame: &Bytes,
-                    stats: &mut LobbyStats| {
-            let r = sink(frame);
-            if r.is_ok() {
-                stats.frames_sent += 1;
-                stats.bytes_sent += frame.len() as u64;
-            }
-            r
-        };
-        for (key, m) in members.iter_mut() {
-            if !m.connected {
-                continue;
-            }
-            let session = m.session;
-            let mut to = |f: &Bytes| sink.send(session, f);
-            if m.needs_joined {
-                buf.clear();
-                write_joined(
-                    buf,
-                    settings,
-                    m.player,
-                    host,
-                    field_count,
-                    &roster,
-                    encoder,
-                    cur,
-                    events,
-                );
-                let frame = Bytes::copy_from_slice(buf);
-                if send(&mut to, &frame, stats).is_ok() {
-                    m.needs_joined = false;
-                    m.needs_roster = false;
-                    m.last_sent = Some(cur_tick);
-                    m.behind_since = None;
-                    stats.full_snapshots += 1;
-                    stats.snapshots_sent += 1;
-                } else {
-                    m.behind_since.get_or_insert(cur_tick);
-                }
-                continue;
-            }
-            if m.needs_roster {
-                let frame = roster_frame
-                    .get_or_insert_with(|| {
-                        buf.clear();
-                        encode_into(
-                            buf,
-                            &ServerMsg::Roster {
-                                host,
-                                roster: roster.clone(),
-                            },
-                        );
-                        Bytes::copy_from_slice(buf)
-                    })
-                    .clone();
-                if send(&mut to, &frame, stats).is_err() {
-                    m.behind_since.get_or_insert(cur_tick);
-                    stats.snapshots_skipped += 1;
-                    continue;
-                }
-                m.needs_roster = false;
-            }
-            let base = m.last_sent.filter(|b| *b != cur_tick);
-            let mut full = false;
-            let frame = match (base, prev) {
-                (Some(b), Some(p)) if b == p.tick => shared
-                    .get_or_insert_with(|| {
-                        buf.clear();
-                        encoder.write_frame(buf, Some(p), cur, events);
-                        Bytes::copy_from_slice(buf)
-                    })
-                    .clone(),
-                _ => {
-                    let base_table = base.and_then(|b| history.get(b));
-                    let key = base_table.map(|t| t.tick);
-                    full = key.is_none();
-                    match other.iter().find(|(k, _)| *k == key) {
-                        Some((_, f)) => f.clone(),
-                        None => {
-                            buf.clear();
-                            encoder.write_frame(buf, base_table, cur, events);
-                            let f = Bytes::copy_from_slice(buf);
-                            other.push((key, f.clone()));
-                            f
-                        }
-                    }
-                }
-            };
-            match send(&mut to, &frame, stats) {
-                Ok(()) => {
-                    if full {
-                        stats.full_snapshots += 1;
-                    }
-                    m.last_sent = Some(cur_tick);
-                    m.behind_since = None;
-                    stats.snapshots_sent += 1;
-                }
-                Err(SendError::Full) => {
-                    m.behind_since.get_or_insert(cur_tick);
-                    stats.snapshots_skipped += 1;
-                }
-                Err(SendError::Closed) => closed.push((key, session)),
-            }
-        }
-        closed
     }
 
     fn housekeeping(&mut self, sink: &mut impl Sink) {
@@ -781,22 +430,22 @@ impl LobbyState {
             .map(|(k, _)| k)
             .collect();
         for key in expired {
-            self.remove_member(key, "seat expired");
+            self.remove_member(key);
         }
         let slow: Vec<(usize, SessionId)> = self
             .members
             .iter()
             .filter(|(_, m)| {
                 m.connected
-                    && m.behind_since
+                    && m.send
+                        .behind_since
                         .is_some_and(|b| tick.0.wrapping_sub(b.0) >= max_behind)
             })
             .map(|(k, m)| (k, m.session))
             .collect();
         for (key, session) in slow {
-            sink.kick(session, CloseCode::TooSlow);
+            self.close_connection(session, CloseCode::TooSlow, sink);
             self.stats.slow_kicks += 1;
-            self.effects.push(Effect::Detached(session));
             // Like any dropped connection: a player may come back with its token.
             self.disconnected(key, session);
         }
@@ -809,81 +458,25 @@ impl LobbyState {
     }
 }
 
-/// `Joined` = `[2, lobby, code, name, game, you, host, tick_rate, snapshot_rate, max_players,
-/// field_count, roster, snapshot_body]`, the body written by the delta encoder from nothing.
-#[allow(clippy::too_many_arguments)]
-fn write_joined(
-    out: &mut Vec<u8>,
-    s: &LobbySettings,
-    you: Option<EntityId>,
-    host: Option<EntityId>,
-    field_count: u8,
-    roster: &[RosterEntry],
-    encoder: &mut DeltaEncoder,
-    cur: &EntityTable,
-    events: &[GameEvent],
-) {
-    let _ = rmp::encode::write_array_len(out, 13);
-    encode_into(out, &ServerMsg::JOINED);
-    encode_into(out, &s.id);
-    encode_into(out, &s.code);
-    encode_into(out, &s.name);
-    encode_into(out, &s.game.name());
-    encode_into(out, &you);
-    encode_into(out, &host);
-    encode_into(out, &s.tick_rate);
-    encode_into(out, &s.snapshot_rate());
-    encode_into(out, &s.max_players);
-    encode_into(out, &field_count);
-    encode_into(out, &roster);
-    encoder.write_body(out, None, cur, events);
-}
-
-/// The `Joined` message as a value (tests check `write_joined` against its serde encoding).
-#[cfg(test)]
-#[allow(clippy::too_many_arguments)]
-fn joined_info(
-    s: &LobbySettings,
-    you: Option<EntityId>,
-    host: Option<EntityId>,
-    field_count: u8,
-    roster: Vec<RosterEntry>,
-    cur: &EntityTable,
-    events: &[GameEvent],
-) -> crate::protocol::JoinedInfo {
-    crate::protocol::JoinedInfo {
-        lobby: s.id,
-        code: s.code.clone(),
-        name: s.name.clone(),
-        game: s.game.name().to_owned(),
-        you,
-        host,
-        tick_rate: s.tick_rate,
-        snapshot_rate: s.snapshot_rate(),
-        max_players: s.max_players,
-        field_count,
-        roster,
-        snapshot: crate::snapshot::encode_body(None, cur, events),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{decode_server, encode, SnapshotBody};
+    use crate::game::GameKind;
+    use crate::lobby::ports::SendError;
+    use crate::protocol::{decode_server, encode, LobbyId, RosterEntry, SnapshotBody};
     use crate::snapshot::apply;
     use std::collections::{HashMap, HashSet};
 
     #[derive(Default)]
     struct TestSink {
         frames: HashMap<SessionId, Vec<ServerMsg>>,
-        raw: HashMap<SessionId, Vec<Bytes>>,
+        raw: HashMap<SessionId, Vec<Frame>>,
         full: HashSet<SessionId>,
         kicked: Vec<(SessionId, CloseCode)>,
     }
 
     impl Sink for TestSink {
-        fn send(&mut self, to: SessionId, frame: &Bytes) -> Result<(), SendError> {
+        fn send(&mut self, to: SessionId, frame: &Frame) -> Result<(), SendError> {
             if self.full.contains(&to) {
                 return Err(SendError::Full);
             }
@@ -891,7 +484,7 @@ mod tests {
             self.frames
                 .entry(to)
                 .or_default()
-                .push(decode_server(frame).expect("lobby frames decode"));
+                .push(decode_server(frame.payload()).expect("lobby frames decode"));
             Ok(())
         }
         fn kick(&mut self, to: SessionId, code: CloseCode) {
@@ -991,23 +584,32 @@ mod tests {
     }
 
     #[test]
-    fn hand_written_joined_matches_its_serde_encoding() {
+    fn joined_is_the_lobby_roster_and_a_full_snapshot_byte_for_byte() {
         let mut l = LobbyState::new(settings(GameKind::Arena, 4));
         let mut sink = TestSink::default();
         l.join(s(1), "ann".into(), false, None).unwrap();
         l.tick(&mut sink);
         let raw = sink.raw[&s(1)][0].clone();
         let cur = l.world().unwrap().clone();
-        let info = joined_info(
-            l.settings(),
-            Some(EntityId(1)),
-            Some(EntityId(1)),
-            9,
-            l.roster(),
-            &cur,
-            &[],
-        );
-        assert_eq!(encode(&ServerMsg::Joined(Box::new(info))), raw.to_vec());
+        let st = l.settings();
+        let info = crate::protocol::JoinedInfo {
+            lobby: st.id,
+            code: st.code.clone(),
+            name: st.name.clone(),
+            game: st.game.name().to_owned(),
+            you: Some(EntityId(1)),
+            host: Some(EntityId(1)),
+            tick_rate: st.tick_rate,
+            snapshot_rate: st.snapshot_rate(),
+            max_players: st.max_players,
+            field_count: 9,
+            roster: vec![RosterEntry {
+                id: EntityId(1),
+                name: "ann".into(),
+            }],
+            snapshot: crate::snapshot::encode_body(None, &cur, &[]),
+        };
+        assert_eq!(encode(&ServerMsg::Joined(Box::new(info))), raw.payload());
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Binding with a deep backlog, the accept loop, per-connection HTTP serving with a deadline that
 //! really fires, and the drain on shutdown.
 
+use super::app::App;
 use super::limits::{Admission, AdmissionCell, ConnectionLimits};
 use super::{http, ws};
 use crate::config::Config;
 use crate::lobby::Registry;
 use crate::metrics::Metrics;
+use crate::shard::{self, Context, Shards};
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::get;
@@ -22,20 +24,6 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
-
-/// What the routes share.
-#[derive(Clone)]
-pub struct App {
-    pub config: Arc<Config>,
-    pub registry: Arc<Registry>,
-    pub metrics: Arc<Metrics>,
-    pub limits: Arc<ConnectionLimits>,
-    pub shutdown: CancellationToken,
-    pub tasks: TaskTracker,
-    pub next_session: Arc<AtomicU64>,
-    /// Connections being refused with a close code, at most a few at a time.
-    pub refusals: Arc<Semaphore>,
-}
 
 /// Binds `addr` with a listen backlog deep enough for thousands of simultaneous joins
 /// (tokio's default of 128 overflows when bots connect at once).
@@ -70,15 +58,35 @@ pub struct Server {
 }
 
 impl Server {
+    /// Builds the server and starts its shards: one thread per core (or `server.shards`), each
+    /// running its share of lobbies and connections.
     pub fn new(config: Arc<Config>, shutdown: CancellationToken) -> Server {
         let metrics = Arc::new(Metrics::new());
         let tasks = TaskTracker::new();
+        let count = match config.server.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let (shards, seeds) = Shards::new(count);
         let registry = Registry::new(
             config.clone(),
             metrics.clone(),
             shutdown.clone(),
-            tasks.clone(),
+            shards.clone(),
         );
+        let ctx = Arc::new(Context {
+            config: config.clone(),
+            metrics: metrics.clone(),
+            registry: registry.clone(),
+            shards: shards.clone(),
+            shutdown: shutdown.clone(),
+            tasks: tasks.clone(),
+        });
+        if let Err(e) = shard::spawn(ctx, seeds) {
+            // Without its threads the server cannot serve anyone: say so, and stop at once.
+            tracing::error!(error = %e, "could not start the shard threads");
+            shutdown.cancel();
+        }
         Server {
             app: App {
                 limits: ConnectionLimits::new(
@@ -88,6 +96,7 @@ impl Server {
                 config,
                 registry,
                 metrics,
+                shards,
                 shutdown,
                 tasks,
                 next_session: Arc::new(AtomicU64::new(1)),

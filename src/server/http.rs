@@ -1,6 +1,6 @@
 //! Plain HTTP routes: health, metrics, the public lobby list, and the browser client's files.
 
-use super::accept::App;
+use super::app::App;
 use crate::game::GameKind;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};

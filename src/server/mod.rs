@@ -4,10 +4,10 @@
 //! the binary, the tests and the bots' self-tests all start the same server the same way.
 
 mod accept;
+mod app;
 mod http;
 mod limits;
 mod ws;
 
 pub use accept::{bind, run, Server};
 pub use limits::ConnectionLimits;
-pub use ws::ws_config;

@@ -1,39 +1,20 @@
-//! The WebSocket upgrade: header checks, the Origin allowlist, connection limits, then the session.
+//! The WebSocket upgrade: header checks, the Origin allowlist, connection limits, then the socket
+//! goes to a shard, which runs the session.
 
-use super::accept::App;
+use super::app::App;
 use super::limits::{Admission, AdmissionCell};
-use crate::config::Limits;
 use crate::protocol::{CloseCode, SessionId};
-use crate::session::{self, SessionContext};
+use crate::shard::{Incoming, Route};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
-
-/// The WebSocket settings every route uses: small buffers and hard caps instead of tungstenite's
-/// defaults (128 KiB read buffer, 16 MiB frames, 64 MiB messages, an unbounded write buffer).
-pub fn ws_config(limits: &Limits) -> WebSocketConfig {
-    WebSocketConfig::default()
-        // 4 KiB instead of 128 KiB: ~7 KB of RAM per idle connection instead of ~138 KB.
-        .read_buffer_size(4096)
-        // Frames fed together go out in one write; every send ends with a flush.
-        .write_buffer_size(16 * 1024)
-        // A client that stops reading cannot make the server buffer more than this.
-        .max_write_buffer_size(256 * 1024)
-        .max_message_size(Some(limits.max_message_bytes))
-        .max_frame_size(Some(limits.max_message_bytes))
-        .accept_unmasked_frames(false)
-}
 
 fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|v| {
@@ -114,8 +95,7 @@ pub async fn ws_route(
         Ok(a) => a,
         Err(res) => return *res,
     };
-    let cfg = app.config.clone();
-    let origin_ok = origin_allowed(req.headers(), &cfg.server.allowed_origins);
+    let origin_ok = origin_allowed(req.headers(), &app.config.server.allowed_origins);
     // The accept loop admitted this connection with a slot, or over a limit with a refusal
     // permit (see `limits`): the upgrade takes it along for the connection's life.
     let admission = req
@@ -124,8 +104,8 @@ pub async fn ws_route(
         .and_then(AdmissionCell::take);
     // Refusals still upgrade so the client reads a close code and a reason (a browser cannot read
     // the status of a failed upgrade), but only a bounded number at a time.
-    let (refusal, admission) = match admission {
-        Some(a @ Admission::Slot(_)) if origin_ok => (None, a),
+    let (route, admission) = match admission {
+        Some(a @ Admission::Slot(_)) if origin_ok => (Route::Game, a),
         other => {
             let code = if origin_ok {
                 CloseCode::ServerFull
@@ -143,48 +123,23 @@ pub async fn ws_route(
                     }
                 },
             };
-            (Some(code), Admission::Refused(permit))
+            (Route::Refuse(code), Admission::Refused(permit))
         }
     };
     if app.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
-    let on_upgrade = hyper::upgrade::on(req);
-    let ws_cfg = ws_config(&cfg.limits);
-    let ctx = SessionContext {
-        registry: app.registry.clone(),
-        metrics: app.metrics.clone(),
-        config: cfg.clone(),
-        shutdown: app.shutdown.clone(),
-    };
-    let id = SessionId(app.next_session.fetch_add(1, Ordering::Relaxed));
-    app.tasks.spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(e) => {
-                debug!(error = %e, "upgrade failed");
-                return;
-            }
-        };
-        let mut ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_cfg))
-                .await;
-        if let Some(code) = refusal {
-            session::close_with(&mut ws, code).await;
-            drop(admission);
-            return;
-        }
-        ctx.metrics.connections.inc();
-        session::run(ws, id, peer, ctx.clone()).await;
-        ctx.metrics.connections.dec();
-        drop(admission);
-    });
+    hand_over(&app, req, peer, route, admission);
     switching(accept)
 }
 
 /// `/echo` (off unless `server.echo_route`): echoes every message, for the Autobahn suite, with the
-/// same WebSocket settings and limits as `/ws`.
-pub async fn echo_route(State(app): State<App>, req: Request) -> Response {
+/// same WebSocket settings, limits and code path as `/ws`.
+pub async fn echo_route(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     let accept = match check_upgrade(req.headers()) {
         Ok(a) => a,
         Err(res) => return *res,
@@ -196,50 +151,47 @@ pub async fn echo_route(State(app): State<App>, req: Request) -> Response {
     else {
         return (StatusCode::SERVICE_UNAVAILABLE, "server full").into_response();
     };
-    let on_upgrade = hyper::upgrade::on(req);
-    let ws_cfg = ws_config(&app.config.limits);
-    let shutdown = app.shutdown.clone();
-    app.tasks.spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
-        };
-        let mut ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_cfg))
-                .await;
-        let mut close = None;
-        loop {
-            let msg = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                m = ws.next() => m,
-            };
-            match msg {
-                Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => {
-                    if ws.send(m).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Ok(_)) => {}
-                // Say why, as /ws does: too big is 1009, bad UTF-8 1007, broken framing 1002.
-                Some(Err(e)) => {
-                    close = match e {
-                        WsError::Capacity(_) => Some(WsCloseCode::Size),
-                        WsError::Utf8(_) => Some(WsCloseCode::Invalid),
-                        WsError::Protocol(_) => Some(WsCloseCode::Protocol),
-                        _ => None,
-                    };
-                    break;
-                }
-                None => break,
-            }
-        }
-        let frame = close.map(|code| CloseFrame {
-            code,
-            reason: "".into(),
-        });
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(frame)).await;
-        drop(slot);
-    });
+    hand_over(&app, req, peer, Route::Echo, slot);
     switching(accept)
+}
+
+/// Once the 101 has gone out, takes the raw TCP socket back from the HTTP layer (with any bytes it
+/// read past the request) and gives it to a shard, which serves it from there on.
+fn hand_over(app: &App, req: Request, peer: SocketAddr, route: Route, admission: Admission) {
+    let on_upgrade = hyper::upgrade::on(req);
+    let id = SessionId(app.next_session.fetch_add(1, Ordering::Relaxed));
+    let shards = app.shards.clone();
+    app.tasks.spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                debug!(error = %e, "upgrade failed");
+                return;
+            }
+        };
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(p) => p,
+            Err(_) => {
+                debug!("upgraded connection is not a TCP stream");
+                return;
+            }
+        };
+        let stream = match parts.io.into_inner().into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                debug!(error = %e, "could not take the socket from the HTTP layer");
+                return;
+            }
+        };
+        shards.connect(Incoming {
+            stream,
+            read_buf: parts.read_buf,
+            peer,
+            id,
+            route,
+            guard: Box::new(admission),
+        });
+    });
 }
 
 #[cfg(test)]

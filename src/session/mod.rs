@@ -386,9 +386,7 @@ impl Live {
 
     /// Hands the session and its socket to shard `to`.
     fn travel(self, to: usize, then: Pending) {
-        let Live {
-            shard, s, conn, ..
-        } = self;
+        let Live { shard, s, conn, .. } = self;
         let lost = || {
             if s.counted {
                 shard.ctx.metrics.connections.dec();

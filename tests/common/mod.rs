@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tickrelay::client::{Client, Incoming, Welcome, World};
 use tickrelay::config::Config;
-use tickrelay::lobby::{LobbyCommand, Registry};
+use tickrelay::lobby::Registry;
 use tickrelay::metrics::Metrics;
 use tickrelay::protocol::{ClientMsg, LobbyId, ServerMsg, Tick};
 use tickrelay::snapshot::EntityTable;
@@ -75,14 +75,7 @@ impl TestServer {
 
     /// The world the server sent at `tick` in `lobby`, while its history holds it.
     pub async fn world_at(&self, lobby: LobbyId, tick: Tick) -> Option<EntityTable> {
-        let shared = self.registry.get(lobby)?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        shared
-            .inbox
-            .send(LobbyCommand::Inspect { tick, reply: tx })
-            .await
-            .ok()?;
-        rx.await.ok().flatten()
+        self.registry.world_at(lobby, tick).await
     }
 
     /// Asserts a client's mirror equals the server's world at the mirror's tick.

@@ -1,0 +1,145 @@
+//! One player's inputs waiting for their tick: ordered by sequence number, stale ones refused,
+//! bounded so a client running ahead cannot build up latency, and a fire tap never lost.
+
+use crate::protocol::PlayerInput;
+use std::collections::VecDeque;
+
+/// Inputs not applied yet, oldest first, and the highest sequence number already applied (the ack).
+#[derive(Debug, Default)]
+pub struct InputQueue {
+    pending: VecDeque<PlayerInput>,
+    /// Buttons pressed by any input since the last tick, so a quick tap is not lost.
+    buttons_latch: u8,
+    last_seq: u32,
+}
+
+/// Why an input was not queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stale;
+
+impl InputQueue {
+    /// The highest sequence number applied so far: what the player's `ack` field says.
+    pub fn last_seq(&self) -> u32 {
+        self.last_seq
+    }
+
+    /// Queues an input to apply at a later tick, keeping at most `buffer` waiting (past that the
+    /// oldest goes). An input numbered at or below one already queued or applied is stale, though
+    /// its buttons still count: a tap must not be lost to reordering.
+    pub fn push(&mut self, input: PlayerInput, buffer: usize) -> Result<(), Stale> {
+        let newest = self
+            .pending
+            .back()
+            .map_or(self.last_seq, |p| p.seq.max(self.last_seq));
+        self.buttons_latch |= input.buttons;
+        if input.seq <= newest {
+            return Err(Stale);
+        }
+        self.pending.push_back(input);
+        while self.pending.len() > buffer.max(1) {
+            self.pending.pop_front();
+        }
+        Ok(())
+    }
+
+    /// The input for this tick, with every button tapped since the last one; `None` when nothing
+    /// waits (the game keeps the last input it was given).
+    pub fn next(&mut self) -> Option<PlayerInput> {
+        let mut input = self.pending.pop_front()?;
+        input.buttons |= self.buttons_latch;
+        self.buttons_latch = 0;
+        self.last_seq = self.last_seq.max(input.seq);
+        Some(input)
+    }
+
+    /// The player's connection is gone: stand still from the next tick on, without moving the
+    /// ack (a resumed client keeps counting from where the server is).
+    pub fn stand_still(&mut self) {
+        self.pending.clear();
+        self.pending.push_back(PlayerInput {
+            seq: self.last_seq,
+            ..Default::default()
+        });
+        self.buttons_latch = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inp(seq: u32, buttons: u8) -> PlayerInput {
+        PlayerInput {
+            seq,
+            dx: 1,
+            buttons,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn applies_in_order_one_per_call_and_acks_the_highest() {
+        let mut q = InputQueue::default();
+        q.push(inp(1, 0), 3).unwrap();
+        q.push(inp(2, 0), 3).unwrap();
+        assert_eq!(q.next().map(|i| i.seq), Some(1));
+        assert_eq!(q.last_seq(), 1);
+        assert_eq!(q.next().map(|i| i.seq), Some(2));
+        assert_eq!(q.next(), None);
+        assert_eq!(q.last_seq(), 2);
+    }
+
+    #[test]
+    fn stale_and_duplicate_numbers_are_refused() {
+        let mut q = InputQueue::default();
+        q.push(inp(5, 0), 3).unwrap();
+        assert_eq!(q.push(inp(5, 0), 3), Err(Stale));
+        assert_eq!(q.push(inp(4, 0), 3), Err(Stale));
+        q.next();
+        assert_eq!(q.push(inp(3, 0), 3), Err(Stale), "below the ack");
+        assert!(q.push(inp(6, 0), 3).is_ok());
+    }
+
+    #[test]
+    fn past_the_buffer_the_oldest_goes() {
+        let mut q = InputQueue::default();
+        for seq in 1..=9 {
+            q.push(inp(seq, 0), 3).unwrap();
+        }
+        assert_eq!(q.next().map(|i| i.seq), Some(7));
+        let mut latest = InputQueue::default();
+        latest.push(inp(1, 0), 1).unwrap();
+        latest.push(inp(2, 0), 1).unwrap();
+        assert_eq!(
+            latest.next().map(|i| i.seq),
+            Some(2),
+            "a buffer of 1: the latest wins"
+        );
+    }
+
+    #[test]
+    fn a_tap_survives_even_on_a_stale_input_until_the_next_tick() {
+        let mut q = InputQueue::default();
+        q.push(inp(2, 0), 3).unwrap();
+        assert_eq!(q.push(inp(1, 1), 3), Err(Stale));
+        assert_eq!(q.next().map(|i| i.buttons), Some(1));
+        q.push(inp(3, 0), 3).unwrap();
+        assert_eq!(q.next().map(|i| i.buttons), Some(0), "the latch is spent");
+    }
+
+    #[test]
+    fn standing_still_keeps_the_ack() {
+        let mut q = InputQueue::default();
+        q.push(inp(7, 1), 3).unwrap();
+        q.next();
+        q.push(inp(8, 1), 3).unwrap();
+        q.stand_still();
+        let still = q.next().unwrap();
+        assert_eq!((still.seq, still.dx, still.buttons), (7, 0, 0));
+        assert_eq!(q.last_seq(), 7);
+        assert!(
+            q.push(inp(8, 0), 3).is_ok(),
+            "the client resumes counting from the ack"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! Who is in a lobby: seated players and spectators, their connection and send state, their
+//! inputs and chat allowance, the host, and who inherits the lobby when the host leaves.
+
+use super::input_queue::InputQueue;
+use crate::protocol::{EntityId, RosterEntry, SessionId, Tick};
+use slab::Slab;
+
+/// One member: a seated player (with an entity) or a spectator.
+#[derive(Debug)]
+pub struct Member {
+    pub session: SessionId,
+    pub name: String,
+    pub player: Option<EntityId>,
+    pub token: Option<String>,
+    /// False while a player's connection is gone and its seat is held.
+    pub connected: bool,
+    pub away_since: Tick,
+    joined_at: u64,
+    pub send: SendState,
+    pub inputs: InputQueue,
+    pub chat: ChatBucket,
+}
+
+/// Where a member's stream of frames stands.
+#[derive(Debug, Default)]
+pub struct SendState {
+    /// Waiting for its `Joined` frame (a new or resumed member).
+    pub needs_joined: bool,
+    /// Missed a lobby event or chat line: its roster must be sent again before the next snapshot.
+    pub needs_roster: bool,
+    /// The tick of the last snapshot it was really sent (deltas are built from it).
+    pub last_sent: Option<Tick>,
+    /// Since when it could not be sent a snapshot.
+    pub behind_since: Option<Tick>,
+}
+
+impl SendState {
+    fn fresh() -> SendState {
+        SendState {
+            needs_joined: true,
+            ..SendState::default()
+        }
+    }
+}
+
+/// A member's chat allowance: a token bucket in ticks, and when it was last told it is empty.
+#[derive(Debug)]
+pub struct ChatBucket {
+    tokens: u32,
+    refill_at: Tick,
+    limited_at: Option<Tick>,
+}
+
+/// What the bucket says about one more chat line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatAllowance {
+    Send,
+    /// Dropped: say so (at most once a second: the answer to a flood must not be a flood).
+    Refuse,
+    /// Dropped without a word (told within the last second already).
+    DropSilently,
+}
+
+impl ChatBucket {
+    fn new(burst: u32, now: Tick) -> ChatBucket {
+        ChatBucket {
+            tokens: burst,
+            refill_at: now,
+            limited_at: None,
+        }
+    }
+
+    /// Takes a token for a line at tick `now`: `burst` at most, one more per `refill` ticks;
+    /// `second` is a second in ticks.
+    pub fn take(&mut self, now: Tick, burst: u32, refill: u32, second: u32) -> ChatAllowance {
+        let refill = refill.max(1);
+        let periods = now.0.saturating_sub(self.refill_at.0) / refill;
+        if periods > 0 {
+            self.tokens = (self.tokens + periods).min(burst);
+            self.refill_at = Tick(self.refill_at.0 + periods * refill);
+        }
+        if self.tokens > 0 {
+            self.tokens -= 1;
+            return ChatAllowance::Send;
+        }
+        if self
+            .limited_at
+            .is_some_and(|t| now.0.wrapping_sub(t.0) < second)
+        {
+            return ChatAllowance::DropSilently;
+        }
+        self.limited_at = Some(now);
+        ChatAllowance::Refuse
+    }
+}
+
+/// Every member, by the key their connection passes back with each command.
+#[derive(Debug, Default)]
+pub struct Members {
+    slab: Slab<Member>,
+    join_counter: u64,
+    players: u16,
+    spectators: u16,
+    host: Option<usize>,
+}
+
+impl Members {
+    pub fn players(&self) -> u16 {
+        self.players
+    }
+
+    pub fn spectators(&self) -> u16 {
+        self.spectators
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slab.is_empty()
+    }
+
+    /// Seats a member; the first player to sit in an empty lobby becomes its host (returns its key
+    /// and whether it became host).
+    pub fn insert(
+        &mut self,
+        session: SessionId,
+        name: String,
+        player: Option<EntityId>,
+        token: Option<String>,
+        chat_burst: u32,
+        now: Tick,
+    ) -> (usize, bool) {
+        self.join_counter += 1;
+        let key = self.slab.insert(Member {
+            session,
+            name,
+            player,
+            token,
+            connected: true,
+            away_since: Tick(0),
+            joined_at: self.join_counter,
+            send: SendState::fresh(),
+            inputs: InputQueue::default(),
+            chat: ChatBucket::new(chat_burst, now),
+        });
+        let mut became_host = false;
+        if player.is_some() {
+            self.players += 1;
+            if self.host.is_none() {
+                self.host = Some(key);
+                became_host = true;
+            }
+        } else {
+            self.spectators += 1;
+        }
+        (key, became_host)
+    }
+
+    /// Removes a member. If it was the host, the longest-seated player inherits the lobby: the
+    /// second value is the new host's key.
+    pub fn remove(&mut self, key: usize) -> (Member, Option<usize>) {
+        let m = self.slab.remove(key);
+        if m.player.is_some() {
+            self.players -= 1;
+        } else {
+            self.spectators -= 1;
+        }
+        let mut new_host = None;
+        if self.host == Some(key) {
+            self.host = self
+                .slab
+                .iter()
+                .filter(|(_, m)| m.player.is_some())
+                .min_by_key(|(_, m)| m.joined_at)
+                .map(|(k, _)| k);
+            new_host = self.host;
+        }
+        (m, new_host)
+    }
+
+    /// Makes `key` the member its connection is: it is re-bound to a new session (a resume).
+    pub fn rebind(&mut self, key: usize, session: SessionId, token: String) {
+        if let Some(m) = self.slab.get_mut(key) {
+            m.session = session;
+            m.connected = true;
+            m.send = SendState::fresh();
+            m.token = Some(token);
+        }
+    }
+
+    pub fn host_key(&self) -> Option<usize> {
+        self.host
+    }
+
+    /// The host's player id.
+    pub fn host(&self) -> Option<EntityId> {
+        self.host
+            .and_then(|k| self.slab.get(k))
+            .and_then(|m| m.player)
+    }
+
+    pub fn get(&self, key: usize) -> Option<&Member> {
+        self.slab.get(key)
+    }
+
+    /// The member `key` if `session` is its current, connected session: commands from a
+    /// connection that was replaced or dropped are ignored.
+    pub fn active(&mut self, key: usize, session: SessionId) -> Option<&mut Member> {
+        self.slab
+            .get_mut(key)
+            .filter(|m| m.session == session && m.connected)
+    }
+
+    /// The member that holds `token`, if any.
+    pub fn by_token(&self, token: &str) -> Option<usize> {
+        self.slab
+            .iter()
+            .find(|(_, m)| m.token.as_deref() == Some(token))
+            .map(|(k, _)| k)
+    }
+
+    pub fn iter(&self) -> slab::Iter<'_, Member> {
+        self.slab.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> slab::IterMut<'_, Member> {
+        self.slab.iter_mut()
+    }
+
+    /// The seated players by id, for `Joined` and `Roster`.
+    pub fn roster(&self) -> Vec<RosterEntry> {
+        let mut r: Vec<RosterEntry> = self
+            .slab
+            .iter()
+            .filter_map(|(_, m)| {
+                m.player.map(|id| RosterEntry {
+                    id,
+                    name: m.name.clone(),
+                })
+            })
+            .collect();
+        r.sort_by_key(|e| e.id);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_player_hosts_and_the_longest_seated_inherits() {
+        let mut m = Members::default();
+        let (spec, host) = m.insert(SessionId(1), "s".into(), None, None, 1, Tick(0));
+        assert!(!host, "a spectator never hosts");
+        let (a, host) = m.insert(
+            SessionId(2),
+            "a".into(),
+            Some(EntityId(1)),
+            None,
+            1,
+            Tick(0),
+        );
+        assert!(host);
+        let (b, _) = m.insert(
+            SessionId(3),
+            "b".into(),
+            Some(EntityId(2)),
+            None,
+            1,
+            Tick(0),
+        );
+        let (_c, _) = m.insert(
+            SessionId(4),
+            "c".into(),
+            Some(EntityId(3)),
+            None,
+            1,
+            Tick(0),
+        );
+        assert_eq!((m.players(), m.spectators()), (3, 1));
+        assert_eq!(m.remove(a).1, Some(b));
+        assert_eq!(m.host(), Some(EntityId(2)));
+        assert_eq!(m.remove(spec).1, None, "not the host: nobody inherits");
+        assert_eq!(m.roster().len(), 2);
+    }
+
+    #[test]
+    fn commands_from_a_replaced_or_dropped_connection_are_ignored() {
+        let mut m = Members::default();
+        let (k, _) = m.insert(
+            SessionId(1),
+            "a".into(),
+            Some(EntityId(1)),
+            None,
+            1,
+            Tick(0),
+        );
+        assert!(m.active(k, SessionId(1)).is_some());
+        m.rebind(k, SessionId(2), "t".into());
+        assert!(m.active(k, SessionId(1)).is_none());
+        assert!(m.active(k, SessionId(2)).is_some());
+        assert_eq!(m.by_token("t"), Some(k));
+    }
+
+    #[test]
+    fn chat_refills_by_whole_periods_and_refuses_once_a_second() {
+        let mut c = ChatBucket::new(2, Tick(0));
+        assert_eq!(c.take(Tick(0), 2, 30, 30), ChatAllowance::Send);
+        assert_eq!(c.take(Tick(0), 2, 30, 30), ChatAllowance::Send);
+        assert_eq!(c.take(Tick(1), 2, 30, 30), ChatAllowance::Refuse);
+        assert_eq!(c.take(Tick(29), 2, 30, 30), ChatAllowance::DropSilently);
+        assert_eq!(
+            c.take(Tick(30), 2, 30, 30),
+            ChatAllowance::Send,
+            "one refilled"
+        );
+        assert_eq!(
+            c.take(Tick(31), 2, 30, 30),
+            ChatAllowance::Refuse,
+            "a second since"
+        );
+    }
+}

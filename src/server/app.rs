@@ -1,0 +1,27 @@
+//! What the HTTP routes share: settings, the lobby registry, metrics, connection limits, the
+//! shards that serve upgraded connections, and the server's shutdown signal and task tracker.
+
+use super::limits::ConnectionLimits;
+use crate::config::Config;
+use crate::lobby::Registry;
+use crate::metrics::Metrics;
+use crate::shard::Shards;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Arc<ConnectionLimits>,
+    pub shards: Arc<Shards>,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+    pub next_session: Arc<AtomicU64>,
+    /// Connections being refused with a close code, at most a few at a time.
+    pub refusals: Arc<Semaphore>,
+}

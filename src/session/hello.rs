@@ -1,0 +1,68 @@
+//! The hello, straight-line before the session's loop: nothing but `Hello` may come first, the
+//! versions must match, then `Welcome` (and, with a reconnect token, the seat it resumes).
+
+use super::names::{clean_text, new_token};
+use super::{Exit, Live};
+use crate::protocol::{
+    decode_client, ClientMsg, CloseCode, ErrorCode, ServerMsg, MAX_NAME_LEN, PROTOCOL_VERSION,
+};
+use tracing::error;
+
+impl Live {
+    pub(super) async fn hello(&mut self) -> Result<(), Exit> {
+        let h = loop {
+            let msg = self.next_message().await?;
+            let Some(bytes) = self.admit_frame(msg)? else {
+                continue;
+            };
+            match decode_client(&bytes) {
+                Ok(ClientMsg::Hello(h)) => break h,
+                Ok(other) => {
+                    self.error(
+                        ErrorCode::NotAllowed,
+                        format!("send hello first (got {})", other.kind()),
+                    );
+                    return Err(Exit::Close(CloseCode::ProtocolViolation));
+                }
+                // Garbage first is no more a hello than any other message.
+                Err(e) => {
+                    self.on_decode_error(e)?;
+                    return Err(Exit::Close(CloseCode::ProtocolViolation));
+                }
+            }
+        };
+        if h.version != PROTOCOL_VERSION {
+            self.error(
+                ErrorCode::BadVersion,
+                format!(
+                    "this server speaks protocol version {PROTOCOL_VERSION}; the client sent {}",
+                    h.version
+                ),
+            );
+            return Err(Exit::Close(CloseCode::BadVersion));
+        }
+        self.conn.hello_by.set(None);
+        let s = &mut self.s;
+        s.name = clean_text(&h.name, MAX_NAME_LEN).unwrap_or_else(|| format!("player-{}", s.id.0));
+        s.span.record("name", s.name.as_str());
+        s.token = match new_token() {
+            Ok(t) => t,
+            Err(e) => {
+                error!(error = %e, "the OS random source failed: no reconnect token, no session");
+                return Err(Exit::Close(CloseCode::InternalError));
+            }
+        };
+        let lobby_cfg = &self.shard.ctx.config.lobby;
+        self.send(&ServerMsg::Welcome {
+            version: PROTOCOL_VERSION,
+            session: self.s.id,
+            reconnect_token: self.s.token.clone(),
+            tick_rate: lobby_cfg.tick_rate,
+            snapshot_rate: lobby_cfg.snapshot_rate,
+        });
+        match h.reconnect_token {
+            Some(old) => self.resume(old),
+            None => Ok(()),
+        }
+    }
+}
