@@ -12,19 +12,19 @@ mod flood;
 mod hello;
 mod lobby_ops;
 mod names;
+pub mod portable;
 mod requests;
 pub mod writer;
 
+pub use portable::{Moving, Pending, Session};
 pub use writer::Conn;
 
-use crate::game::GameKind;
 use crate::lobby::SharedLobby;
 use crate::netsim::NetSim;
-use crate::protocol::{CloseCode, EntityId, Frame, LobbyId, ServerMsg, SessionId};
-use crate::shard::{Incoming, Route, Shard, ShardMsg};
-use bytes::Bytes;
+use crate::protocol::{CloseCode, EntityId, Frame, LobbyId, ServerMsg};
+use crate::shard::handle::{Incoming, Route, ShardMsg};
+use crate::shard::local::Shard;
 use flood::FloodGuard;
-use std::any::Any;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -53,46 +53,6 @@ pub fn ws_config(limits: &crate::config::Limits) -> WebSocketConfig {
         .max_message_size(Some(limits.max_message_bytes))
         .max_frame_size(Some(limits.max_message_bytes))
         .accept_unmasked_frames(false)
-}
-
-/// A session's own state: everything but its socket, and all of it `Send`, so it can move.
-pub struct Session {
-    id: SessionId,
-    span: tracing::Span,
-    ws: WebSocketContext,
-    name: String,
-    /// The reconnect token this connection was issued in `Welcome`.
-    token: String,
-    decode_errors: u32,
-    flood: FloodGuard,
-    /// Counted in the `connections` gauge (game connections; not refusals or `/echo`).
-    counted: bool,
-    /// Released when the connection ends: its slot under the server's connection limits.
-    _guard: Box<dyn Any + Send>,
-}
-
-/// A session on its way to the shard where its lobby runs.
-pub struct Moving {
-    session: Session,
-    stream: std::net::TcpStream,
-    held: VecDeque<Bytes>,
-    netsim: Option<NetSim>,
-    then: Pending,
-}
-
-/// What a moving session does first when it arrives.
-#[derive(Debug)]
-pub enum Pending {
-    Join {
-        lobby: LobbyId,
-        spectate: bool,
-        /// Quick-join: the game, and how many shards it has tried (a bound on moving around).
-        quick: Option<(GameKind, u8)>,
-    },
-    Resume {
-        lobby: LobbyId,
-        old_token: String,
-    },
 }
 
 /// Why the session's loop stopped.

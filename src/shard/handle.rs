@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::lobby::{Host, LobbyShared, LobbyState, Registry};
 use crate::metrics::Metrics;
 use crate::protocol::{CloseCode, LobbyId, SessionId, Tick};
-use crate::session::Moving;
+use crate::session::portable::Moving;
 use crate::snapshot::EntityTable;
 use bytes::Bytes;
 use std::any::Any;

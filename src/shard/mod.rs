@@ -7,8 +7,8 @@
 //! is re-registered with that shard's reactor) and stays. DESIGN.md's "no task wake-up or
 //! cross-thread channel hop per player on the happy path" is this module's reason to exist.
 
-mod handle;
-mod local;
+pub mod handle;
+pub mod local;
 mod timers;
 
 pub use handle::{Context, Incoming, Route, ShardMsg, ShardSeed, Shards};
