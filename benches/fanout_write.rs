@@ -1,6 +1,7 @@
 //! The fan-out write to N loopback sockets: the lobby's path (one shared pre-framed snapshot
-//! handed to each member's connection writer) beside the floor, a bare `write(2)` of the same
-//! bytes to each of the same sockets. Sizes sweep 8, 64, 256 and 1024 sockets.
+//! handed to each member's connection writer, `Conn::send`, as the tick does through the member's
+//! link) beside the floor, a bare `write(2)` of the same bytes to each of the same sockets. Sizes
+//! sweep 8, 64, 256 and 1024 sockets.
 //!
 //! Only the writes are timed; the receiving ends are drained between iterations, untimed, so no
 //! socket buffer fills and nobody is woken (the same for both, so the ratio is the writer's own
@@ -13,9 +14,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tickrelay::lobby::Outlet;
 use tickrelay::protocol::{Frame, SessionId};
 use tickrelay::session::writer::{Bounds, Conn};
+use tickrelay::session::Socket;
 
 const SIZES: [usize; 4] = [8, 64, 256, 1024];
 /// A walkers delta for a lobby of 10 is about 50 bytes; one for 100 players about 400.
@@ -46,11 +47,6 @@ fn drain(clients: &mut [TcpStream], buf: &mut [u8]) {
 }
 
 fn fanout_write(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let _enter = rt.enter();
     let frame = Frame::from_payload(&[0x5a; PAYLOAD]);
     let mut buf = vec![0u8; 1 << 16];
     let mut g = c.benchmark_group("fanout_write");
@@ -64,31 +60,20 @@ fn fanout_write(c: &mut Criterion) {
             events: 72,
             replies: 8,
         };
-        let writers: Vec<Rc<Conn>> = servers
+        // A lobby member's socket as the tick writes it: non-blocking, out of any reactor.
+        let conns: Vec<Rc<Conn>> = servers
             .into_iter()
             .enumerate()
             .map(|(i, s)| {
-                let io = tokio::net::TcpStream::from_std(s).unwrap();
                 Rc::new(Conn::new(
                     SessionId(i as u64),
-                    io,
+                    Socket::new(s).unwrap(),
                     VecDeque::new(),
                     None,
                     bounds,
                     Instant::now(),
                 ))
             })
-            .collect();
-        // Let the reactor see every socket writable once, as a live shard's has.
-        rt.block_on(async {
-            for w in &writers {
-                w.socket().writable().await.unwrap();
-            }
-        });
-        // The lobby holds its members' writers as outlets: time the same dynamic call.
-        let conns: Vec<Rc<dyn Outlet>> = writers
-            .iter()
-            .map(|w| w.clone() as Rc<dyn Outlet>)
             .collect();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::new("floor_write", n), |b| {

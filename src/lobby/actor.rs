@@ -1,11 +1,12 @@
 //! A lobby running on a shard: its state with its members' connections (`LobbyCell`, which the
 //! sessions on the same thread call straight into), and the task that runs its fixed-tick loop.
 //!
-//! Everything here lives on one shard's thread. A session hands its lobby an input by calling
-//! [`LobbyCell::input`], which pushes onto that member's queue: no channel, no wake-up. The tick
-//! writes each member's frame straight to its socket through its [`Outlet`].
+//! Everything here lives on one shard's thread. Each tick first reads every member's socket (one
+//! `recv` each, through its [`MemberLink`]); a member's input reaches the lobby by
+//! [`LobbyCell::input`], a push onto that member's queue. Then the lobby steps, and the tick writes
+//! each member's frame straight to its socket. No channel, no task woken per player.
 
-use super::ports::{Directory, Effect, LobbyStats, Outlet, SendError, Sink};
+use super::ports::{Directory, Effect, LobbyStats, MemberLink, SendError, Sink};
 use super::registry::LobbyShared;
 use super::state::{JoinError, JoinOk, LobbyState};
 use crate::metrics::Metrics;
@@ -27,7 +28,7 @@ pub type SharedLobby = Rc<RefCell<LobbyCell>>;
 /// A lobby's state and the connections of its connected members.
 pub struct LobbyCell {
     state: LobbyState,
-    outlets: HashMap<SessionId, Rc<dyn Outlet>>,
+    links: HashMap<SessionId, Rc<dyn MemberLink>>,
     directory: Arc<dyn Directory>,
     run: LobbyRun,
     ended: bool,
@@ -35,10 +36,10 @@ pub struct LobbyCell {
     players_reported: u16,
 }
 
-/// The lobby's sink: each member's outlet, called directly, never awaited.
-struct Outlets<'a>(&'a mut HashMap<SessionId, Rc<dyn Outlet>>);
+/// The lobby's sink: each member's link, called directly, never awaited.
+struct Links<'a>(&'a mut HashMap<SessionId, Rc<dyn MemberLink>>);
 
-impl Sink for Outlets<'_> {
+impl Sink for Links<'_> {
     fn send(&mut self, to: SessionId, frame: &Frame) -> Result<(), SendError> {
         self.0.get(&to).ok_or(SendError::Closed)?.send(frame)
     }
@@ -58,7 +59,7 @@ impl LobbyCell {
     pub fn new(state: LobbyState, directory: Arc<dyn Directory>, run: LobbyRun) -> LobbyCell {
         LobbyCell {
             state,
-            outlets: HashMap::new(),
+            links: HashMap::new(),
             directory,
             run,
             ended: false,
@@ -76,11 +77,11 @@ impl LobbyCell {
         name: String,
         spectate: bool,
         token: Option<String>,
-        outlet: Rc<dyn Outlet>,
+        link: Rc<dyn MemberLink>,
     ) -> Result<JoinOk, JoinError> {
         let r = self.state.join(session, name, spectate, token);
         if r.is_ok() {
-            self.outlets.insert(session, outlet);
+            self.links.insert(session, link);
         }
         self.apply_effects();
         self.publish();
@@ -92,32 +93,29 @@ impl LobbyCell {
         session: SessionId,
         old_token: &str,
         new_token: String,
-        outlet: Rc<dyn Outlet>,
+        link: Rc<dyn MemberLink>,
     ) -> Result<JoinOk, JoinError> {
-        let r = self.state.resume(
-            session,
-            old_token,
-            new_token,
-            &mut Outlets(&mut self.outlets),
-        );
+        let r = self
+            .state
+            .resume(session, old_token, new_token, &mut Links(&mut self.links));
         // Effects first: the connection it replaced must stop routing here before this one starts.
         self.apply_effects();
         if r.is_ok() {
-            self.outlets.insert(session, outlet);
+            self.links.insert(session, link);
         }
         r
     }
 
     pub fn leave(&mut self, member: usize, session: SessionId) {
         self.state.leave(member, session);
-        self.outlets.remove(&session);
+        self.links.remove(&session);
         self.apply_effects();
         self.publish();
     }
 
     pub fn disconnected(&mut self, member: usize, session: SessionId) {
         self.state.disconnected(member, session);
-        self.outlets.remove(&session);
+        self.links.remove(&session);
         self.apply_effects();
         self.publish();
     }
@@ -128,16 +126,22 @@ impl LobbyCell {
 
     pub fn chat(&mut self, member: usize, session: SessionId, text: &str) {
         self.state
-            .chat(member, session, text, &mut Outlets(&mut self.outlets));
+            .chat(member, session, text, &mut Links(&mut self.links));
     }
 
     pub fn restart(&mut self, member: usize, session: SessionId) {
         self.state
-            .restart(member, session, &mut Outlets(&mut self.outlets));
+            .restart(member, session, &mut Links(&mut self.links));
     }
 
     pub fn resync(&mut self, member: usize, session: SessionId) {
         self.state.resync(member, session);
+    }
+
+    /// Every connected member's link, for the tick to read them before the lobby is taken.
+    fn links_into(&self, out: &mut Vec<Rc<dyn MemberLink>>) {
+        out.clear();
+        out.extend(self.links.values().cloned());
     }
 
     pub fn world_at(&self, tick: Tick) -> Option<EntityTable> {
@@ -146,7 +150,7 @@ impl LobbyCell {
 
     /// One tick, with its effects applied; what it counted.
     fn tick(&mut self) -> LobbyStats {
-        self.state.tick(&mut Outlets(&mut self.outlets));
+        self.state.tick(&mut Links(&mut self.links));
         self.apply_effects();
         self.publish();
         self.state.take_stats()
@@ -157,7 +161,7 @@ impl LobbyCell {
     fn end(&mut self) {
         self.ended = true;
         self.publish();
-        for (_, o) in self.outlets.drain() {
+        for (_, o) in self.links.drain() {
             o.lobby_gone();
         }
         for e in self.state.take_effects() {
@@ -190,7 +194,7 @@ impl LobbyCell {
                 Effect::BindToken(t) => self.directory.bind_token(t, id),
                 Effect::UnbindToken(t) => self.directory.unbind_token(&t, id),
                 Effect::Detached(s) => {
-                    self.outlets.remove(&s);
+                    self.links.remove(&s);
                 }
             }
         }
@@ -205,6 +209,20 @@ pub struct LobbyRun {
     /// The shard's load (lobbies plus seated players), kept current for placement.
     pub load: Arc<AtomicUsize>,
     pub shutdown: CancellationToken,
+    /// The shard's start: lobby ticks fall on a grid of phases from it (see [`PHASES`]).
+    pub epoch: tokio::time::Instant,
+}
+
+/// Lobbies on a shard tick in this many phases of the tick period: lobbies in one phase share
+/// one timer wake-up, and the work of a tick is spread over the period rather than all at once.
+pub const PHASES: u32 = 8;
+
+/// The first tick of lobby `id`: its phase's next slot on the shard's grid.
+fn first_tick(epoch: tokio::time::Instant, dt: Duration, id: u32) -> tokio::time::Instant {
+    let offset = dt * (id % PHASES) / PHASES;
+    let since = tokio::time::Instant::now().saturating_duration_since(epoch + offset);
+    let periods = since.as_nanos() / dt.as_nanos().max(1) + 1;
+    epoch + offset + dt * u32::try_from(periods).unwrap_or(u32::MAX)
 }
 
 /// Runs a lobby's tick loop until it closes (empty past its grace) or the server shuts down,
@@ -218,12 +236,14 @@ pub async fn run(lobby: SharedLobby) {
     async move {
         info!(name = %settings.name, max_players = settings.max_players, shard = ctx.shared.shard, "lobby open");
         let dt = Duration::from_secs_f64(1.0 / f64::from(settings.tick_rate));
-        let mut interval = tokio::time::interval(dt);
+        let mut interval =
+            tokio::time::interval_at(first_tick(ctx.epoch, dt, settings.id.0), dt);
         // Under overload, skip missed ticks rather than bursting to catch up: players get a
         // slower world for a moment instead of a stutter of back-to-back snapshots.
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let cancelled = ctx.shutdown.cancelled();
         tokio::pin!(cancelled);
+        let mut links = Vec::new();
         loop {
             tokio::select! {
                 biased;
@@ -231,6 +251,12 @@ pub async fn run(lobby: SharedLobby) {
                 _ = interval.tick() => {}
             }
             let started = Instant::now();
+            // What everyone sent since the last tick, read now: inputs land in their queues.
+            lobby.borrow().links_into(&mut links);
+            for l in &links {
+                l.pump();
+            }
+            links.clear();
             let (stats, closed) = {
                 let mut cell = lobby.borrow_mut();
                 (cell.tick(), cell.state.is_closed())

@@ -15,7 +15,7 @@ mod state;
 
 pub use actor::{end as end_lobby, run as run_lobby, LobbyCell, LobbyRun, SharedLobby};
 pub use code::{generate_code, normalize_code};
-pub use ports::{Directory, Effect, LobbyStats, Outlet, SendError, Sink};
+pub use ports::{Directory, Effect, LobbyStats, MemberLink, SendError, Sink};
 pub use registry::{Host, LobbyHandle, LobbyShared, Registry, RegistryError, MAX_LISTED};
 pub use settings::LobbySettings;
 pub use state::{JoinError, JoinOk, LobbyState};

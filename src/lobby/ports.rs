@@ -30,11 +30,15 @@ pub trait Sink {
     fn kick(&mut self, to: SessionId, code: CloseCode);
 }
 
-/// A member's connection as the lobby's actor holds it: the single writer of its socket.
+/// A member's connection as the lobby's actor holds it: read by the tick, then written by it.
 ///
-/// Implemented by the session's writer. Every call returns at once: a socket that cannot take a
-/// frame now says `Full`, and nothing is ever awaited on the tick path.
-pub trait Outlet {
+/// Implemented by the session. Every call returns at once: a socket that cannot take a frame now
+/// says `Full`, and nothing is ever awaited on the tick path.
+pub trait MemberLink {
+    /// Reads and handles everything the client sent since the last tick (its inputs reach the
+    /// lobby through [`crate::lobby::LobbyCell`]'s methods, on this same thread). The tick calls
+    /// it before the lobby steps, and never while it holds the lobby.
+    fn pump(&self);
     /// A snapshot (or `Joined`, `Roster`): written now, or refused with `Full`.
     fn send(&self, frame: &Frame) -> Result<(), SendError>;
     /// A lobby event, chat line or reply: written now, or held (bounded) behind what is unsent.

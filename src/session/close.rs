@@ -29,6 +29,10 @@ pub fn frame_for(code: CloseCode) -> CloseFrame {
 /// client whose oversized message is only half read, would see "connection reset" instead of the
 /// reason. Every step is bounded, so a peer that neither reads nor closes cannot hold the task.
 pub async fn close(ws: &mut WebSocketContext, conn: &Conn, ours: Option<CloseFrame>) {
+    let sock = conn.socket();
+    if sock.set_polled(true).is_err() {
+        return;
+    }
     // Whatever waits out a simulated delay goes first; the close frame follows it.
     conn.release_all();
     let started = ours.is_some();
@@ -40,11 +44,7 @@ pub async fn close(ws: &mut WebSocketContext, conn: &Conn, ours: Option<CloseFra
         loop {
             match conn.flush() {
                 Ok(true) => return true,
-                Ok(false) => {
-                    if conn.socket().writable().await.is_err() {
-                        return false;
-                    }
-                }
+                Ok(false) => std::future::poll_fn(|cx| sock.poll_writable(cx)).await,
                 Err(_) => return false,
             }
         }
@@ -53,17 +53,14 @@ pub async fn close(ws: &mut WebSocketContext, conn: &Conn, ours: Option<CloseFra
     if !started || !matches!(written, Ok(true)) {
         return;
     }
-    let sock = socket2::SockRef::from(conn.socket());
-    let _ = sock.shutdown(std::net::Shutdown::Write);
+    sock.shutdown_write();
     let _ = tokio::time::timeout(CLOSE_LINGER, async {
         let mut buf = [0u8; 4096];
         loop {
-            if conn.socket().readable().await.is_err() {
-                return;
-            }
-            match conn.socket().try_read(&mut buf) {
+            std::future::poll_fn(|cx| sock.poll_readable(cx)).await;
+            match sock.read(&mut buf) {
                 Ok(0) => return,
-                Ok(_) => {}
+                Ok(_) => sock.rearm(),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(_) => return,
             }

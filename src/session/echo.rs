@@ -1,64 +1,84 @@
 //! `/echo` (off unless `server.echo_route`): every message back as it came, for the Autobahn
 //! conformance suite, through the same reader, writer and close handshake as `/ws`.
 
-use super::{close, Live};
-use crate::protocol::CloseCode;
+use super::task::wait;
+use super::{close, Link, Live};
+use std::rc::Rc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-pub(super) async fn run(mut live: Live) {
-    let key = live.shard.add_conn(live.conn.clone());
-    let close = loop {
-        if let Some(code) = live.conn.kicked() {
-            break Some(close::frame_for(code));
-        }
-        if live.conn.is_broken() {
-            break None;
-        }
-        if !live.conn.backlogged() {
-            match live.s.ws.read(&mut live.conn.ws_io()) {
-                Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
-                    live.conn.heard.set(std::time::Instant::now());
-                    if live.s.ws.write(&mut live.conn.ws_io(), m).is_err() {
-                        break None;
-                    }
-                    continue;
-                }
-                Ok(Message::Close(_)) => {
-                    // Answer the client's close (tungstenite has queued the reply).
-                    close::close(&mut live.s.ws, &live.conn, None).await;
-                    live.shard.remove_conn(key);
-                    return;
-                }
-                Ok(_) => {
-                    live.conn.heard.set(std::time::Instant::now());
-                    continue;
-                }
-                Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                // Say why, as /ws does: too big is 1009, bad UTF-8 1007, broken framing 1002.
-                Err(e) => {
-                    let code = match e {
-                        WsError::Capacity(_) => Some(WsCloseCode::Size),
-                        WsError::Utf8(_) => Some(WsCloseCode::Invalid),
-                        WsError::Protocol(_) => Some(WsCloseCode::Protocol),
-                        _ => None,
-                    };
-                    break code.map(|code| CloseFrame {
-                        code,
-                        reason: "".into(),
-                    });
+/// How an echo connection ends.
+enum End {
+    /// We close, with this frame.
+    Ours(CloseFrame),
+    /// The client closed: answer its close frame.
+    Answer,
+    /// The socket is gone.
+    Drop,
+}
+
+/// Echoes everything the socket holds; `Some` when the connection is over.
+fn step(live: &mut Live) -> Option<End> {
+    let conn = live.conn.clone();
+    if let Some(code) = conn.kicked() {
+        return Some(End::Ours(close::frame_for(code)));
+    }
+    if conn.is_broken() {
+        return Some(End::Drop);
+    }
+    while !conn.backlogged() {
+        match live.s.ws.read(&mut conn.ws_io()) {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                conn.heard.set(std::time::Instant::now());
+                if live.s.ws.write(&mut conn.ws_io(), m).is_err() {
+                    return Some(End::Drop);
                 }
             }
+            Ok(Message::Close(_)) => return Some(End::Answer),
+            Ok(_) => conn.heard.set(std::time::Instant::now()),
+            Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            // Say why, as /ws does: too big is 1009, bad UTF-8 1007, broken framing 1002.
+            Err(e) => {
+                let code = match e {
+                    WsError::Capacity(_) => WsCloseCode::Size,
+                    WsError::Utf8(_) => WsCloseCode::Invalid,
+                    WsError::Protocol(_) => WsCloseCode::Protocol,
+                    _ => return Some(End::Drop),
+                };
+                return Some(End::Ours(CloseFrame {
+                    code,
+                    reason: "".into(),
+                }));
+            }
         }
-        if live.conn.flush().is_err() {
-            break None;
-        }
-        live.wait().await;
-    };
-    live.shard.remove_conn(key);
-    if let Some(frame) = close {
-        close::close(&mut live.s.ws, &live.conn, Some(frame)).await;
     }
-    let _ = CloseCode::GoingAway;
+    conn.flush().err().map(|_| End::Drop)
+}
+
+pub(super) async fn run(link: Rc<Link>) {
+    let shard = link.live.borrow().shard.clone();
+    let key = shard.add_conn(link.conn.clone());
+    let mut timer = None;
+    let end = loop {
+        let stepped = step(&mut link.live.borrow_mut());
+        if let Some(end) = stepped {
+            break end;
+        }
+        if link.conn.socket().set_polled(true).is_err() {
+            break End::Drop;
+        }
+        wait(&link, &mut timer).await;
+    };
+    shard.remove_conn(key);
+    let Ok(Link { conn, live }) = Rc::try_unwrap(link) else {
+        return;
+    };
+    drop(conn);
+    let mut live = live.into_inner();
+    match end {
+        End::Ours(frame) => close::close(&mut live.s.ws, &live.conn, Some(frame)).await,
+        End::Answer => close::close(&mut live.s.ws, &live.conn, None).await,
+        End::Drop => {}
+    }
 }

@@ -9,28 +9,35 @@ use crate::protocol::{
 use tracing::error;
 
 impl Live {
-    pub(super) async fn hello(&mut self) -> Result<(), Exit> {
-        let h = loop {
-            let msg = self.next_message().await?;
+    /// Reads what the socket holds up to the hello: `true` once it has been answered, `false`
+    /// while it has not come yet.
+    pub(super) fn hello_step(&mut self) -> Result<bool, Exit> {
+        self.check_signals()?;
+        while let Some(msg) = self.try_message()? {
             let Some(bytes) = self.admit_frame(msg)? else {
                 continue;
             };
-            match decode_client(&bytes) {
-                Ok(ClientMsg::Hello(h)) => break h,
+            return match decode_client(&bytes) {
+                Ok(ClientMsg::Hello(h)) => self.on_hello(h).map(|()| true),
                 Ok(other) => {
                     self.error(
                         ErrorCode::NotAllowed,
                         format!("send hello first (got {})", other.kind()),
                     );
-                    return Err(Exit::Close(CloseCode::ProtocolViolation));
+                    Err(Exit::Close(CloseCode::ProtocolViolation))
                 }
                 // Garbage first is no more a hello than any other message.
                 Err(e) => {
                     self.on_decode_error(e)?;
-                    return Err(Exit::Close(CloseCode::ProtocolViolation));
+                    Err(Exit::Close(CloseCode::ProtocolViolation))
                 }
-            }
-        };
+            };
+        }
+        self.flush()?;
+        Ok(false)
+    }
+
+    fn on_hello(&mut self, h: crate::protocol::Hello) -> Result<(), Exit> {
         if h.version != PROTOCOL_VERSION {
             self.error(
                 ErrorCode::BadVersion,

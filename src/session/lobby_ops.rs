@@ -5,7 +5,7 @@
 use super::names::clean_text;
 use super::{Exit, InLobby, Live, Pending};
 use crate::game::GameKind;
-use crate::lobby::{normalize_code, JoinError, LobbyShared, Outlet};
+use crate::lobby::{normalize_code, JoinError, LobbyShared, MemberLink};
 use crate::protocol::{CreateLobby, ErrorCode, LobbyRef, ServerMsg, MAX_LOBBY_NAME_LEN};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -209,10 +209,12 @@ impl Live {
                     );
                     return Ok(());
                 };
-                let outlet: Rc<dyn Outlet> = self.conn.clone();
-                let r =
-                    cell.borrow_mut()
-                        .resume(self.s.id, &old_token, self.s.token.clone(), outlet);
+                let Some(link) = self.link() else {
+                    return Err(Exit::Gone);
+                };
+                let r = cell
+                    .borrow_mut()
+                    .resume(self.s.id, &old_token, self.s.token.clone(), link);
                 match r {
                     Ok(ok) => {
                         debug!(lobby = lobby.0, player = ?ok.player, "resumed");
@@ -257,13 +259,18 @@ impl Live {
                 message: "that lobby has closed".into(),
             });
         };
-        let outlet: Rc<dyn Outlet> = self.conn.clone();
+        let Some(link) = self.link() else {
+            return Err(JoinError {
+                code: ErrorCode::LobbyNotFound,
+                message: "that lobby has closed".into(),
+            });
+        };
         let ok = cell.borrow_mut().join(
             self.s.id,
             self.s.name.clone(),
             spectate,
             Some(self.s.token.clone()),
-            outlet,
+            link,
         )?;
         debug!(lobby = shared.id.0, player = ?ok.player, "joined");
         self.lobby = Some(InLobby {
@@ -273,6 +280,11 @@ impl Live {
             player: ok.player,
         });
         Ok(())
+    }
+
+    /// This session as its lobby will hold it.
+    fn link(&self) -> Option<Rc<dyn MemberLink>> {
+        self.me.upgrade().map(|l| l as Rc<dyn MemberLink>)
     }
 
     pub(super) fn on_leave(&mut self) {

@@ -8,7 +8,8 @@
 //! it drains further snapshots are refused (`Full`: skipped, never queued behind). Events, replies
 //! and control frames are held behind it, bounded, so a pong can never overtake a queued frame.
 
-use crate::lobby::{Outlet, SendError};
+use super::socket::Socket;
+use crate::lobby::SendError;
 use crate::netsim::NetSim;
 use crate::protocol::{CloseCode, Frame, SessionId};
 use bytes::{Buf, Bytes};
@@ -17,7 +18,6 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
-use tokio::net::TcpStream;
 
 /// Frames handed to one `writev` when flushing what is held.
 const FLUSH_BATCH: usize = 32;
@@ -53,7 +53,7 @@ struct Outbox {
 /// One client connection as everyone who writes to it sees it.
 pub struct Conn {
     pub id: SessionId,
-    io: TcpStream,
+    sock: Socket,
     out: RefCell<Outbox>,
     bounds: Bounds,
     signal: Signal,
@@ -71,7 +71,7 @@ pub struct Conn {
 impl Conn {
     pub fn new(
         id: SessionId,
-        io: TcpStream,
+        sock: Socket,
         held: VecDeque<Bytes>,
         netsim: Option<NetSim>,
         bounds: Bounds,
@@ -79,7 +79,7 @@ impl Conn {
     ) -> Conn {
         Conn {
             id,
-            io,
+            sock,
             out: RefCell::new(Outbox { held, netsim }),
             bounds,
             signal: Signal::default(),
@@ -94,13 +94,13 @@ impl Conn {
 
     /// Takes the connection apart to move it to another shard (its socket must be re-registered
     /// there): the socket, what is held for it, and its simulated network.
-    pub fn into_parts(self) -> (TcpStream, VecDeque<Bytes>, Option<NetSim>) {
+    pub fn into_parts(self) -> (Socket, VecDeque<Bytes>, Option<NetSim>) {
         let out = self.out.into_inner();
-        (self.io, out.held, out.netsim)
+        (self.sock, out.held, out.netsim)
     }
 
-    pub fn socket(&self) -> &TcpStream {
-        &self.io
+    pub fn socket(&self) -> &Socket {
+        &self.sock
     }
 
     /// Frames held in user space (the unsent rest of one counts as one).
@@ -159,7 +159,7 @@ impl Conn {
                 }
             };
         }
-        match self.io.try_write(bytes) {
+        match self.sock.write(bytes) {
             Ok(n) if n == bytes.len() => Ok(()),
             Ok(n) => {
                 // Part of it went: the rest must follow before anything else.
@@ -195,7 +195,7 @@ impl Conn {
                 .take(FLUSH_BATCH)
                 .map(|b| IoSlice::new(b))
                 .collect();
-            let mut n = match self.io.try_write_vectored(&slices) {
+            let mut n = match self.sock.write_vectored(&slices) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => {
@@ -281,21 +281,27 @@ impl Conn {
     }
 }
 
-impl Outlet for Conn {
-    fn send(&self, frame: &Frame) -> Result<(), SendError> {
+/// What the lobby does to a member's connection (its session's link forwards these).
+impl Conn {
+    /// A snapshot (or `Joined`, `Roster`): written now, or refused with `Full`.
+    pub fn send(&self, frame: &Frame) -> Result<(), SendError> {
         self.push(frame.bytes(), Kind::Snapshot)
     }
 
-    fn send_event(&self, frame: &Frame) -> Result<(), SendError> {
+    /// A lobby event, chat line or reply: written now, or held (bounded) behind what is unsent.
+    pub fn send_event(&self, frame: &Frame) -> Result<(), SendError> {
         self.push(frame.bytes(), Kind::Event)
     }
 
-    fn kick(&self, code: CloseCode) {
-        self.close_with(code);
+    /// The lobby ended while this connection was in it.
+    pub fn lobby_gone(&self) {
+        self.lobby_gone.set(true);
+        self.signal.raise();
     }
 
-    fn lobby_gone(&self) {
-        self.lobby_gone.set(true);
+    /// Wakes the connection's task to look at its session again (the lobby's read of it found
+    /// something only the task can do: an end, or a leave).
+    pub fn raise(&self) {
         self.signal.raise();
     }
 }
@@ -306,7 +312,7 @@ pub struct WsIo<'a>(&'a Conn);
 
 impl Read for WsIo<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.io.try_read(buf)
+        self.0.sock.read(buf)
     }
 }
 

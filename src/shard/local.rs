@@ -24,6 +24,8 @@ pub struct Shard {
     pub load: Arc<AtomicUsize>,
     /// This shard's tasks (sessions, lobbies): the shard drains them before its thread ends.
     pub tasks: TaskTracker,
+    /// When the shard started: its lobbies' ticks fall on a grid of phases from here.
+    pub epoch: tokio::time::Instant,
     stopping: Cell<bool>,
 }
 
@@ -42,6 +44,7 @@ impl Shard {
             conn_count,
             load,
             tasks: TaskTracker::new(),
+            epoch: tokio::time::Instant::now(),
             stopping: Cell::new(false),
         }
     }

@@ -127,6 +127,7 @@ fn start_lobby(shard: &Rc<Shard>, state: lobby::LobbyState, shared: Arc<lobby::L
         metrics: ctx.metrics.clone(),
         load: shard.load.clone(),
         shutdown: ctx.shutdown.clone(),
+        epoch: shard.epoch,
     };
     let cell = Rc::new(RefCell::new(LobbyCell::new(
         state,

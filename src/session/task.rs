@@ -1,0 +1,275 @@
+//! A connection's task on its shard: the hello, then a loop that wakes only when there is
+//! something to do (a message outside a lobby, a signal, bytes to flush, a delayed frame due),
+//! and the end: out of the lobby, then closed or on its way to another shard.
+
+use super::close;
+use super::echo;
+use super::flood::FloodGuard;
+use super::portable::{Moving, Pending, Session};
+use super::socket::Socket;
+use super::writer::Conn;
+use super::{bounds, ws_config, Exit, Link, Live};
+use crate::netsim::NetSim;
+use crate::shard::handle::{Incoming, Route, ShardMsg};
+use crate::shard::local::Shard;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Instant;
+use tokio::time::Sleep;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketContext};
+use tracing::{debug, Instrument};
+
+/// With `[netsim]`: wakes the task when the next delayed frame is due.
+type NetsimTimer = Option<Pin<Box<Sleep>>>;
+
+/// What the task does before its loop.
+enum Start {
+    Hello,
+    /// Arrived from another shard: enter the lobby it came for.
+    Perform(Pending),
+}
+
+fn link(shard: Rc<Shard>, s: Session, conn: Conn) -> Rc<Link> {
+    let conn = Rc::new(conn);
+    Rc::new_cyclic(|me| Link {
+        conn: conn.clone(),
+        live: RefCell::new(Live {
+            shard,
+            s,
+            conn,
+            lobby: None,
+            me: me.clone(),
+            exit: None,
+        }),
+    })
+}
+
+/// Serves a connection that has just been upgraded, from its hello to its close.
+pub async fn serve(shard: Rc<Shard>, inc: Incoming) {
+    let ctx = shard.ctx.clone();
+    let cfg = &ctx.config;
+    let span = tracing::info_span!("session", session = inc.id.0, peer = %inc.peer, name = tracing::field::Empty);
+    let Ok(sock) = Socket::new(inc.stream) else {
+        return;
+    };
+    let now = Instant::now();
+    let netsim = cfg
+        .netsim
+        .enabled
+        .then(|| NetSim::new(&cfg.netsim, inc.id.0));
+    let conn = Conn::new(
+        inc.id,
+        sock,
+        VecDeque::new(),
+        netsim,
+        bounds(&cfg.limits),
+        now,
+    );
+    let s = Session {
+        id: inc.id,
+        span: span.clone(),
+        ws: WebSocketContext::from_partially_read(
+            inc.read_buf.to_vec(),
+            Role::Server,
+            Some(ws_config(&cfg.limits)),
+        ),
+        name: String::new(),
+        token: String::new(),
+        decode_errors: 0,
+        counted: inc.route == Route::Game,
+        flood: FloodGuard::new(
+            cfg.limits.messages_per_second,
+            cfg.limits.message_burst,
+            cfg.limits.flood_grace,
+        ),
+        _guard: inc.guard,
+    };
+    let link = link(shard, s, conn);
+    match inc.route {
+        Route::Refuse(code) => end(link, Exit::Close(code)).instrument(span).await,
+        Route::Echo => echo::run(link).instrument(span).await,
+        Route::Game => {
+            ctx.metrics.connections.inc();
+            link.conn
+                .hello_by
+                .set(Some(now + cfg.limits.handshake_timeout));
+            drive(link, Start::Hello).instrument(span).await
+        }
+    }
+}
+
+/// Carries on a session that moved here to enter a lobby of this shard.
+pub async fn arrive(shard: Rc<Shard>, m: Moving) {
+    let span = m.session.span.clone();
+    let sock = match Socket::new(m.stream) {
+        Ok(s) => s,
+        Err(_) => {
+            if m.session.counted {
+                shard.ctx.metrics.connections.dec();
+            }
+            return;
+        }
+    };
+    let bounds = bounds(&shard.ctx.config.limits);
+    let conn = Conn::new(m.session.id, sock, m.held, m.netsim, bounds, Instant::now());
+    let link = link(shard, m.session, conn);
+    drive(link, Start::Perform(m.then)).instrument(span).await
+}
+
+async fn drive(link: Rc<Link>, start: Start) {
+    debug!("connected");
+    let shard = link.live.borrow().shard.clone();
+    let key = shard.add_conn(link.conn.clone());
+    let mut timer = None;
+    let exit = run(&link, start, &mut timer).await;
+    shard.remove_conn(key);
+    end(link, exit).await;
+}
+
+async fn run(link: &Link, start: Start, timer: &mut NetsimTimer) -> Exit {
+    match start {
+        // The hello, straight-line: nothing else is read until it has come.
+        Start::Hello => loop {
+            let said = link.live.borrow_mut().hello_step();
+            match said {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(exit) => return exit,
+            }
+            if let Err(exit) = settle(link) {
+                return exit;
+            }
+            wait(link, timer).await;
+        },
+        Start::Perform(then) => {
+            if let Err(exit) = link.live.borrow_mut().perform(then) {
+                return exit;
+            }
+        }
+    }
+    loop {
+        let stepped = link.live.borrow_mut().step();
+        if let Err(exit) = stepped {
+            return exit;
+        }
+        if let Err(exit) = settle(link) {
+            return exit;
+        }
+        wait(link, timer).await;
+    }
+}
+
+/// Keeps the socket in the shard's reactor only while the task must wait on it: to read outside
+/// a lobby, or to flush what the socket did not take.
+fn settle(link: &Link) -> Result<(), Exit> {
+    let reading = link.live.borrow().lobby.is_none();
+    link.conn
+        .socket()
+        .set_polled(reading || link.conn.has_unsent())
+        .map_err(|_| Exit::Gone)
+}
+
+/// Sleeps until there is something to do: a signal, the socket readable (when the task reads it
+/// and the client is reading its answers), writable (when bytes are held), or a delayed frame due.
+pub(super) async fn wait(link: &Link, timer: &mut NetsimTimer) {
+    let conn = &link.conn;
+    let reading = link.live.borrow().lobby.is_none();
+    let due = conn.netsim_due();
+    if let Some(at) = due {
+        let deadline = tokio::time::Instant::from_std(at);
+        match timer {
+            Some(t) => t.as_mut().reset(deadline),
+            None => *timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+    }
+    std::future::poll_fn(|cx| {
+        if conn.poll_signal(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        if reading && !conn.backlogged() && conn.socket().poll_readable(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        if conn.has_unsent() && conn.socket().poll_writable(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        if let (Some(_), Some(t)) = (due, timer.as_mut()) {
+            if t.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// The session is over here: out of its lobby, then closed, or on its way to another shard.
+pub(super) async fn end(link: Rc<Link>, exit: Exit) {
+    let left = link.live.borrow_mut().lobby.take();
+    if let Some(l) = left {
+        let id = link.live.borrow().s.id;
+        l.cell.borrow_mut().disconnected(l.member, id);
+    }
+    // Nothing else holds the session now (its lobby has let go of it).
+    let Ok(link) = Rc::try_unwrap(link) else {
+        debug!("session still shared at its end; dropping it");
+        return;
+    };
+    let Link { conn, live } = link;
+    drop(conn);
+    let live = live.into_inner();
+    match exit {
+        Exit::Move(to, then) => travel(live, to, then),
+        other => finish(live, other).await,
+    }
+}
+
+/// Hands the session and its socket to shard `to`.
+fn travel(live: Live, to: usize, then: Pending) {
+    let Live { shard, s, conn, .. } = live;
+    let lost = |s: &Session| {
+        if s.counted {
+            shard.ctx.metrics.connections.dec();
+        }
+    };
+    let Ok(conn) = Rc::try_unwrap(conn) else {
+        // Someone still holds the connection: it cannot move safely. Not expected.
+        lost(&s);
+        return;
+    };
+    let (sock, held, netsim) = conn.into_parts();
+    let Ok(stream) = sock.into_std() else {
+        lost(&s);
+        return;
+    };
+    debug!(to, ?then, "moving to the lobby's shard");
+    shard.ctx.shards.send(
+        to,
+        ShardMsg::Arrive(Box::new(Moving {
+            session: s,
+            stream,
+            held,
+            netsim,
+            then,
+        })),
+    );
+}
+
+/// Closes the socket as `exit` says and lets the connection go.
+async fn finish(mut live: Live, exit: Exit) {
+    match exit {
+        Exit::Close(code) => {
+            debug!(code = code.code(), reason = code.reason(), "closing");
+            close::close(&mut live.s.ws, &live.conn, Some(close::frame_for(code))).await;
+        }
+        Exit::ClientClosed => close::close(&mut live.s.ws, &live.conn, None).await,
+        Exit::Gone | Exit::Move(..) => {}
+    }
+    if live.s.counted {
+        live.shard.ctx.metrics.connections.dec();
+    }
+    debug!("disconnected");
+}
