@@ -14,13 +14,14 @@ use crate::protocol::{CloseCode, Frame, PlayerInput, SessionId, Tick};
 use crate::snapshot::EntityTable;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, Instrument};
+use tracing::{debug, error, info, Instrument};
 
 /// A lobby on its shard, shared by its tick task and the sessions of its members.
 pub type SharedLobby = Rc<RefCell<LobbyCell>>;
@@ -217,12 +218,17 @@ pub struct LobbyRun {
 /// one timer wake-up, and the work of a tick is spread over the period rather than all at once.
 pub const PHASES: u32 = 8;
 
-/// The first tick of lobby `id`: its phase's next slot on the shard's grid.
-fn first_tick(epoch: tokio::time::Instant, dt: Duration, id: u32) -> tokio::time::Instant {
-    let offset = dt * (id % PHASES) / PHASES;
-    let since = tokio::time::Instant::now().saturating_duration_since(epoch + offset);
-    let periods = since.as_nanos() / dt.as_nanos().max(1) + 1;
-    epoch + offset + dt * u32::try_from(periods).unwrap_or(u32::MAX)
+/// The first tick after `now` of lobby `id`: its phase's next slot on the shard's grid.
+fn first_tick<I>(epoch: I, now: I, dt: Duration, id: u32) -> I
+where
+    I: Copy + std::ops::Add<Duration, Output = I> + std::ops::Sub<I, Output = Duration> + Ord,
+{
+    let start = epoch + dt * (id % PHASES) / PHASES;
+    if now < start {
+        return start;
+    }
+    let periods = (now - start).as_nanos() / dt.as_nanos().max(1) + 1;
+    start + dt * u32::try_from(periods).unwrap_or(u32::MAX)
 }
 
 /// Runs a lobby's tick loop until it closes (empty past its grace) or the server shuts down,
@@ -237,7 +243,7 @@ pub async fn run(lobby: SharedLobby) {
         info!(name = %settings.name, max_players = settings.max_players, shard = ctx.shared.shard, "lobby open");
         let dt = Duration::from_secs_f64(1.0 / f64::from(settings.tick_rate));
         let mut interval =
-            tokio::time::interval_at(first_tick(ctx.epoch, dt, settings.id.0), dt);
+            tokio::time::interval_at(first_tick(ctx.epoch, tokio::time::Instant::now(), dt, settings.id.0), dt);
         // Under overload, skip missed ticks rather than bursting to catch up: players get a
         // slower world for a moment instead of a stutter of back-to-back snapshots.
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -254,7 +260,12 @@ pub async fn run(lobby: SharedLobby) {
             // What everyone sent since the last tick, read now: inputs land in their queues.
             lobby.borrow().links_into(&mut links);
             for l in &links {
-                l.pump();
+                // One client's messages must not take its lobby down: should handling them ever
+                // panic, that connection alone is closed (1011) and the tick goes on.
+                if std::panic::catch_unwind(AssertUnwindSafe(|| l.pump())).is_err() {
+                    error!("handling a member's messages panicked; closing its connection");
+                    l.kick(CloseCode::InternalError);
+                }
             }
             links.clear();
             let (stats, closed) = {
@@ -301,4 +312,27 @@ fn report(m: &Metrics, s: &LobbyStats) {
     m.frames_out.inc_by(s.frames_sent);
     m.bytes_out.inc_by(s.bytes_sent);
     m.slow_client_kicks.inc_by(s.slow_kicks);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lobbies_tick_on_their_phase_of_the_shards_grid() {
+        let epoch = Instant::now();
+        let dt = Duration::from_millis(32);
+        let slot = Duration::from_millis(4);
+        for now_ms in [0u64, 1, 31, 32, 33, 1000] {
+            let now = epoch + Duration::from_millis(now_ms);
+            for id in 0..20u32 {
+                let t = first_tick(epoch, now, dt, id);
+                assert!(t > now, "the first tick is ahead");
+                assert!(t - now <= dt, "and within one period");
+                let since = t - epoch;
+                let phase = (since.as_micros() % dt.as_micros()) / slot.as_micros();
+                assert_eq!(phase as u32, id % PHASES, "lobby {id} at {now_ms} ms");
+            }
+        }
+    }
 }
