@@ -6,7 +6,7 @@ use super::stats::{Local, Shared, MEASURE};
 use super::wire;
 use crate::client::{Applied, Client, ClientError, World};
 use crate::protocol::{
-    decode_server, ErrorCode, JoinedInfo, LobbyRef, PlayerInput, ServerMsg, BUTTON_FIRE,
+    decode_server, ClientMsg, ErrorCode, JoinedInfo, LobbyRef, PlayerInput, ServerMsg, BUTTON_FIRE,
 };
 use crate::snapshot::{apply, pos_from_q, EntityTable};
 use futures_util::StreamExt;
@@ -481,8 +481,14 @@ async fn play(
     match end {
         Some(kind) => end_early(shared, &kind),
         None => {
-            // Leave politely so a lobby with people in it frees the seat at once.
-            let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
+            // Leave first, so the seat is free at once: a bare close would hold it for the
+            // server's reconnect grace, as for any dropped connection.
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                if client.send(&ClientMsg::Leave).await.is_ok() {
+                    client.close().await;
+                }
+            })
+            .await;
         }
     }
 }
