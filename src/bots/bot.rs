@@ -2,7 +2,7 @@
 //! [`Player`] on its thread's ticker.
 
 use super::config::{BotConfig, Game};
-use super::conn::{self, Fd, Ws};
+use super::conn::{self, Conn, ConnError};
 use super::player::{self, Player};
 use super::stats::LobbyInfo;
 use super::ticker::GROUPS;
@@ -16,7 +16,6 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::{self, Message};
 
 /// A lobby's join code as its creator learns it; joiners wait on it.
 #[derive(Clone, Debug)]
@@ -54,7 +53,7 @@ pub async fn run_bot(spec: BotSpec, ctx: Rc<Ctx>) {
         _ = ctx.setup_stop.cancelled() => Err("cancelled".to_owned()),
         r = setup(&spec, &ctx.cfg) => r,
     };
-    let (ws, fd, joined) = match setup {
+    let (conn, joined) = match setup {
         Ok(s) => s,
         Err(kind) => {
             if let Role::Create { code, .. } = &spec.role {
@@ -88,7 +87,7 @@ pub async fn run_bot(spec: BotSpec, ctx: Rc<Ctx>) {
     let mut rng = fastrand::Rng::with_seed(spec.seed);
     // A random phase, so that thousands of bots do not send in lockstep.
     let group = rng.usize(..GROUPS);
-    match Player::new(ws, fd, &joined, rng) {
+    match Player::new(conn, &joined, rng) {
         Ok(p) => {
             let p = Rc::new(RefCell::new(p));
             ctx.add_player(p.clone(), rate, group);
@@ -100,7 +99,7 @@ pub async fn run_bot(spec: BotSpec, ctx: Rc<Ctx>) {
 
 /// Why a setup step failed.
 enum Fail {
-    Ws(tungstenite::Error),
+    Conn(ConnError),
     Decode,
     Closed(u16),
     Server(u16),
@@ -110,7 +109,7 @@ enum Fail {
 fn error_kind(step: &str, e: &Fail) -> String {
     match e {
         Fail::Decode => "decode".into(),
-        Fail::Ws(w) => format!("{step}:{}", conn::ws_kind(w)),
+        Fail::Conn(c) => format!("{step}:{}", c.kind()),
         Fail::Closed(code) => format!("{step}:closed {code}"),
         Fail::Server(code) => match ErrorCode::from_u16(*code) {
             Some(c) => format!("{step}:{c:?}"),
@@ -133,19 +132,16 @@ async fn step<T>(
 
 /// Sends `msg`, then reads until `pick` accepts a message; an `Error` frame fails the wait.
 async fn request<T>(
-    ws: &mut Ws,
-    fd: &Fd,
+    conn: &mut Conn,
     msg: &ClientMsg,
     mut pick: impl FnMut(ServerMsg) -> Option<T>,
 ) -> Result<T, Fail> {
-    conn::send(ws, fd, encode(msg)).await.map_err(Fail::Ws)?;
+    conn.send_all(&encode(msg)).await.map_err(Fail::Conn)?;
     loop {
-        let m = match conn::recv(ws, fd).await.map_err(Fail::Ws)? {
-            Message::Binary(b) => decode_server(&b).map_err(|_| Fail::Decode)?,
-            Message::Close(f) => {
-                return Err(Fail::Closed(f.map_or(1006, |f| u16::from(f.code))));
-            }
-            _ => continue,
+        let m = match conn.recv().await.map_err(Fail::Conn)? {
+            Ok(b) => decode_server(&b).map_err(|_| Fail::Decode)?,
+            // A close without a code reads as an abnormal one, as it always did.
+            Err(code) => return Err(Fail::Closed(code.unwrap_or(1006))),
         };
         if let ServerMsg::Error { code, .. } = m {
             return Err(Fail::Server(code));
@@ -163,11 +159,11 @@ fn joined(m: ServerMsg) -> Option<Box<JoinedInfo>> {
     }
 }
 
-async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Ws, Fd, Box<JoinedInfo>), String> {
+async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Conn, Box<JoinedInfo>), String> {
     tokio::time::sleep_until(spec.start_at).await;
     let limit = cfg.setup_timeout;
-    let (mut ws, fd) = step("connect", limit, async {
-        conn::connect(&cfg.url).await.map_err(Fail::Ws)
+    let mut conn = step("connect", limit, async {
+        conn::connect(&cfg.url).await.map_err(Fail::Conn)
     })
     .await?;
     let hello = ClientMsg::Hello(Hello {
@@ -178,7 +174,7 @@ async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Ws, Fd, Box<JoinedInf
     step(
         "hello",
         limit,
-        request(&mut ws, &fd, &hello, |m| {
+        request(&mut conn, &hello, |m| {
             matches!(m, ServerMsg::Welcome { .. }).then_some(())
         }),
     )
@@ -196,7 +192,7 @@ async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Ws, Fd, Box<JoinedInf
                 max_players: *max_players,
                 public: false,
             });
-            step("create", limit, request(&mut ws, &fd, &create, joined)).await?
+            step("create", limit, request(&mut conn, &create, joined)).await?
         }
         Role::Join { code } => {
             let mut code = code.clone();
@@ -209,11 +205,11 @@ async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Ws, Fd, Box<JoinedInf
                 return Err("join:lobby not created".into());
             };
             let join = ClientMsg::Join(LobbyRef::Code(code));
-            step("join", limit, request(&mut ws, &fd, &join, joined)).await?
+            step("join", limit, request(&mut conn, &join, joined)).await?
         }
     };
     if joined.you.is_none() {
         return Err("join:no seat".into());
     }
-    Ok((ws, fd, joined))
+    Ok((conn, joined))
 }

@@ -8,13 +8,15 @@
 //! The bots must cost less than the server they measure, on the same machine. So they run
 //! thread-per-core ([`worker`]): a bot lives on one thread, with no cross-thread wake-ups or
 //! shared counters per frame; one ticker per thread sends the inputs of a whole phase group at
-//! once ([`ticker`]); each socket is read once per wake-up and written straight from the ticker
-//! ([`conn`], [`player`]). At the end every bot sends `Leave` and a close frame and waits for the
-//! server's close, so a finished run frees its seats at once.
+//! once ([`ticker`]); each socket is read once per wake-up and written straight from the ticker,
+//! with framing parsed in place ([`conn`], [`frame`], [`player`]). At the end every bot sends
+//! `Leave` and a close frame and waits for the server's close, so a finished run frees its seats
+//! at once.
 
 mod bot;
 mod config;
 mod conn;
+mod frame;
 mod player;
 mod procstat;
 mod progress;

@@ -2,22 +2,33 @@
 //! its thread's ticker writes for it, a flush task only while the kernel refuses bytes, and the
 //! polite exit (`Leave`, then a close frame, then the server's close).
 
-use super::conn::{self, would_block, Fd, Ws};
+use super::conn::{Conn, ConnError, Msg};
+use super::frame::OP_BINARY;
 use super::view::{Frame, Inflight, View};
+use super::wire;
 use super::worker::Ctx;
-use crate::protocol::{encode, encode_into, ClientMsg, JoinedInfo, PlayerInput};
-use bytes::Bytes;
+use crate::protocol::{encode, ClientMsg, JoinedInfo, PlayerInput};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::{self, Message};
 
 /// One bot in its lobby. Shared by its reader task and its thread's ticker; single-threaded, and
 /// no borrow is held across an await.
 pub struct Player {
-    ws: Ws,
-    fd: Fd,
+    conn: Conn,
+    game: Game,
+    /// A flush task is waiting for the socket to take the connection's tail.
+    flushing: bool,
+    /// Sent `Leave` and a close frame: everything from now on is the goodbye.
+    leaving: bool,
+    /// Done; whoever set this counted why.
+    ended: bool,
+}
+
+/// What a bot knows of its game (apart from its connection, so that a frame borrowed from the
+/// connection can be read into it).
+struct Game {
     me: u32,
     view: View,
     inflight: Inflight,
@@ -31,24 +42,16 @@ pub struct Player {
     rng: fastrand::Rng,
     /// The encoded input, reused.
     buf: Vec<u8>,
-    /// A flush task is waiting for the socket to take tungstenite's tail.
-    flushing: bool,
-    /// Sent `Leave` and a close frame: everything from now on is the goodbye.
-    leaving: bool,
-    /// Done; whoever set this counted why.
-    ended: bool,
 }
 
 impl Player {
-    pub fn new(ws: Ws, fd: Fd, joined: &JoinedInfo, rng: fastrand::Rng) -> Result<Player, String> {
+    pub fn new(conn: Conn, joined: &JoinedInfo, rng: fastrand::Rng) -> Result<Player, String> {
         let me = joined.you.ok_or("join:no seat")?.0;
         let (view, first) = View::new(joined)?;
         let lobby_rate = joined.tick_rate.max(1);
         // Keep counting from where the server is (0 for a fresh seat): stale seqs are ignored.
         let ack = first.own_ack.unwrap_or(0);
-        Ok(Player {
-            ws,
-            fd,
+        let game = Game {
             me,
             view,
             inflight: Inflight::new(ack),
@@ -60,42 +63,116 @@ impl Player {
             redraw_at: Instant::now(),
             rng,
             buf: Vec::with_capacity(32),
+        };
+        Ok(Player {
+            conn,
+            game,
             flushing: false,
             leaving: false,
             ended: false,
         })
     }
 
-    /// Reads and counts every whole frame tungstenite can get without blocking. `Ok` when the
-    /// socket is drained; `Err` when the bot is done (with the error kind to count, if any).
+    /// Reads and counts every whole frame there is without blocking. `Ok` when the socket is
+    /// drained; `Err` when the bot is done (with the error kind to count, if any).
     fn read_frames(&mut self, ctx: &Ctx) -> Result<(), Option<String>> {
         if self.ended {
             return Err(None);
         }
-        self.ws.get_mut().woken();
+        // The goodbye may end any way it likes: the run is over for this bot.
+        let quiet = |leaving: bool, kind: String| (!leaving).then_some(kind);
+        self.conn.woken();
         loop {
-            // A queued pong goes out at the start of the next `read`, so it never waits long.
-            let r = self.ws.read();
-            if would_block(&r) {
-                return Ok(());
-            }
-            // The goodbye may end any way it likes: the run is over for this bot.
-            let leaving = self.leaving;
-            let quiet = move |kind: String| (!leaving).then_some(kind);
-            match r {
-                Ok(Message::Binary(b)) if !self.leaving => self.on_frame(&b, ctx).map_err(Some)?,
-                Ok(Message::Close(f)) => {
-                    return Err(quiet(match f {
-                        Some(f) => format!("closed {}", u16::from(f.code)),
-                        None => "closed".into(),
-                    }))
+            match self.conn.read() {
+                Ok(None) => return Ok(()),
+                Ok(Some(Msg::Binary(b))) => {
+                    if !self.leaving {
+                        self.game.on_frame(b, ctx).map_err(Some)?;
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => return Err(quiet(conn::ws_kind(&e))),
+                Ok(Some(Msg::Close(code))) => {
+                    let kind = code.map_or("closed".into(), |c| format!("closed {c}"));
+                    return Err(quiet(self.leaving, kind));
+                }
+                Err(e) => return Err(quiet(self.leaving, e.kind())),
             }
         }
     }
 
+    /// Writes this tick's input. `false` when the bot is done and should leave its group.
+    fn input(&mut self, now: Instant, ctx: &Ctx) -> bool {
+        if self.ended || self.leaving {
+            return false;
+        }
+        if self.conn.blocked() {
+            // The kernel has not taken the last frames yet: drop this input rather than queue
+            // behind them (the server applies the latest input anyway).
+            return true;
+        }
+        let g = &mut self.game;
+        if now >= g.redraw_at {
+            // WORKLOAD.md: (dx, dy) uniform over {-1, 0, 1}^2, redrawn once a second.
+            g.dx = g.rng.i8(-1..=1);
+            g.dy = g.rng.i8(-1..=1);
+            g.redraw_at = now + Duration::from_secs(1);
+        }
+        let seq = g.seq.wrapping_add(1);
+        let (aim, buttons) = g.view.aim(g.me);
+        let input = PlayerInput {
+            seq,
+            dx: g.dx,
+            dy: g.dy,
+            aim,
+            buttons,
+        };
+        g.buf.clear();
+        wire::encode_input(&mut g.buf, &input);
+        // The clock per bot, not per firing: a group's writes take a while, and the latency
+        // starts when this bot's input leaves.
+        let sent_at = ctx.now_us();
+        if let Err(e) = self.conn.send(OP_BINARY, &g.buf) {
+            self.end(ctx, "send", &e);
+            return false;
+        }
+        g.seq = seq;
+        g.inflight.record_send(seq, sent_at);
+        if ctx.measuring() {
+            ctx.stats.borrow_mut().inputs += 1;
+        }
+        true
+    }
+
+    /// Sends `Leave` and a close frame, so the server frees the seat now rather than holding it
+    /// for the reconnect grace as for a dropped connection.
+    fn leave(&mut self) {
+        if self.ended || self.leaving {
+            return;
+        }
+        self.leaving = true;
+        let sent = self.conn.send(OP_BINARY, &encode(&ClientMsg::Leave));
+        if sent.and_then(|()| self.conn.close()).is_err() {
+            // Nothing more to say on this socket; the reader ends on its error or at the deadline.
+            self.ended = true;
+        }
+    }
+
+    /// Ends the bot on a connection error at `step`, counted unless it was saying goodbye.
+    fn end(&mut self, ctx: &Ctx, step: &str, e: &ConnError) {
+        self.ended = true;
+        if !self.leaving {
+            ctx.shared.bot_ended(&format!("{step}:{}", e.kind()));
+        }
+    }
+
+    /// Whether a flush task should start (and, if so, that one now runs).
+    fn claim_flush(&mut self) -> bool {
+        let start = self.conn.blocked() && !self.flushing && !self.ended;
+        self.flushing |= start;
+        start
+    }
+}
+
+impl Game {
     /// Counts one binary frame and times the inputs its ack covers.
     fn on_frame(&mut self, bytes: &[u8], ctx: &Ctx) -> Result<(), String> {
         let measuring = ctx.measuring();
@@ -131,86 +208,6 @@ impl Player {
         }
         Ok(())
     }
-
-    /// Writes this tick's input. `false` when the bot is done and should leave its group.
-    fn input(&mut self, now: Instant, ctx: &Ctx) -> bool {
-        if self.ended || self.leaving {
-            return false;
-        }
-        if self.ws.get_ref().write_blocked() {
-            // The kernel has not taken the last frames yet: drop this input rather than queue
-            // behind them (the server applies the latest input anyway).
-            return true;
-        }
-        if now >= self.redraw_at {
-            // WORKLOAD.md: (dx, dy) uniform over {-1, 0, 1}^2, redrawn once a second.
-            self.dx = self.rng.i8(-1..=1);
-            self.dy = self.rng.i8(-1..=1);
-            self.redraw_at = now + Duration::from_secs(1);
-        }
-        let seq = self.seq.wrapping_add(1);
-        let (aim, buttons) = self.view.aim(self.me);
-        let input = PlayerInput {
-            seq,
-            dx: self.dx,
-            dy: self.dy,
-            aim,
-            buttons,
-        };
-        self.buf.clear();
-        encode_into(&mut self.buf, &ClientMsg::Input(input));
-        // The clock per bot, not per firing: a group's writes take a while, and the latency
-        // starts when this bot's input leaves.
-        let sent_at = ctx.now_us();
-        let r = self
-            .ws
-            .write(Message::Binary(Bytes::copy_from_slice(&self.buf)));
-        match &r {
-            Ok(()) => self.ws.get_mut().written(),
-            // Queued in tungstenite's tail: it goes out when the socket takes it.
-            _ if would_block(&r) => {}
-            Err(tungstenite::Error::WriteBufferFull(_)) => return true,
-            Err(e) => {
-                self.ended = true;
-                ctx.shared.bot_ended(&format!("send:{}", conn::ws_kind(e)));
-                return false;
-            }
-        }
-        self.seq = seq;
-        self.inflight.record_send(seq, sent_at);
-        if ctx.measuring() {
-            ctx.stats.borrow_mut().inputs += 1;
-        }
-        true
-    }
-
-    /// Sends `Leave` and a close frame, so the server frees the seat now rather than holding it
-    /// for the reconnect grace as for a dropped connection.
-    fn leave(&mut self) {
-        if self.ended || self.leaving {
-            return;
-        }
-        self.leaving = true;
-        let mut r = self
-            .ws
-            .write(Message::Binary(encode(&ClientMsg::Leave).into()));
-        if r.is_ok() || would_block(&r) {
-            r = self.ws.close(None);
-        }
-        match r {
-            Ok(()) => self.ws.get_mut().written(),
-            _ if would_block(&r) => {}
-            // Nothing more to say on this socket; the reader ends on its error or at the deadline.
-            Err(_) => self.ended = true,
-        }
-    }
-
-    /// Whether a flush task should start (and, if so, that one now runs).
-    fn claim_flush(&mut self) -> bool {
-        let start = self.ws.get_ref().write_blocked() && !self.flushing && !self.ended;
-        self.flushing |= start;
-        start
-    }
 }
 
 /// The ticker's turn for `p`: `false` when it is done.
@@ -228,15 +225,16 @@ pub fn leave(p: &Rc<RefCell<Player>>, ctx: &Rc<Ctx>) {
 
 /// Reads until the bot is done: the server closed, an error, or the goodbye was answered.
 pub async fn play(p: Rc<RefCell<Player>>, ctx: Rc<Ctx>) {
-    let fd = p.borrow().fd.clone();
+    let tcp = p.borrow().conn.tcp().clone();
     let end = loop {
-        if let Err(e) = fd.readable().await {
+        if let Err(e) = tcp.readable().await {
             break Some(format!("io {:?}", e.kind()));
         }
         let read = p.borrow_mut().read_frames(&ctx);
         if let Err(end) = read {
             break end;
         }
+        // A pong (or the close's echo) the kernel would not take yet.
         flush_if_blocked(&p, &ctx);
     };
     let mut pb = p.borrow_mut();
@@ -248,40 +246,34 @@ pub async fn play(p: Rc<RefCell<Player>>, ctx: Rc<Ctx>) {
     }
 }
 
-/// Starts a flush task when tungstenite holds bytes the kernel refused (a pong or an input).
+/// Starts a flush task when bytes wait for the socket (a refused input, a pong, the goodbye).
 fn flush_if_blocked(p: &Rc<RefCell<Player>>, ctx: &Rc<Ctx>) {
     if p.borrow_mut().claim_flush() {
         tokio::task::spawn_local(flush(p.clone(), ctx.clone()));
     }
 }
 
-/// Sends tungstenite's tail as the socket takes it.
+/// Sends the connection's tail as the socket takes it.
 async fn flush(p: Rc<RefCell<Player>>, ctx: Rc<Ctx>) {
-    let fd = p.borrow().fd.clone();
+    let tcp = p.borrow().conn.tcp().clone();
     loop {
-        if fd.writable().await.is_err() {
+        if tcp.writable().await.is_err() {
             break;
         }
         let mut pb = p.borrow_mut();
         if pb.ended {
             break;
         }
-        // A `WouldBlock` here has cleared the socket's writable readiness: the next wait sleeps.
-        let r = pb.ws.flush();
-        if would_block(&r) {
-            continue;
-        }
-        match &r {
-            Ok(()) => pb.ws.get_mut().written(),
+        // `false`: the socket is full again, and its writable readiness is cleared.
+        match pb.conn.flush() {
+            Ok(false) => continue,
+            Ok(true) => break,
+            // A broken socket: the bot is done (its reader wakes to it and stops quietly).
             Err(e) => {
-                // A broken socket: the bot is done (its reader wakes to it and stops quietly).
-                pb.ended = true;
-                if !pb.leaving {
-                    ctx.shared.bot_ended(&format!("send:{}", conn::ws_kind(e)));
-                }
+                pb.end(&ctx, "send", &e);
+                break;
             }
         }
-        break;
     }
     p.borrow_mut().flushing = false;
 }
