@@ -67,7 +67,7 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
     let mut specs = Vec::with_capacity(total);
     // Fill mode has one code from the start; the sender lives as long as the run.
     let mut fill_code = None;
-    let mut spawn = |index: usize, role: Role| {
+    let mut add_bot = |index: usize, role: Role| {
         specs.push(BotSpec {
             index,
             role,
@@ -95,7 +95,7 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
                         },
                         None => Role::Join { code: rx.clone() },
                     };
-                    spawn(l * players + p, role);
+                    add_bot(l * players + p, role);
                 }
             }
             ("lobbies", game.name().to_owned(), *lobbies, *players)
@@ -103,7 +103,7 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
         Mode::Fill { code, players } => {
             let (tx, rx) = watch::channel(Code::Ready(code.clone()));
             for i in 0..*players {
-                spawn(i, Role::Join { code: rx.clone() });
+                add_bot(i, Role::Join { code: rx.clone() });
             }
             fill_code = Some(tx);
             ("fill", String::new(), 1, *players)

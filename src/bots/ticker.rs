@@ -50,11 +50,16 @@ impl Ticker {
         self.groups.borrow().iter().flatten().cloned().collect()
     }
 
-    /// Fires until the run stops; `offset` (0..1 of a firing interval) keeps two threads'
-    /// tickers apart.
+    /// Fires until the run stops. Firings fall on a grid from the run's epoch, shifted by
+    /// `offset` (0..1 of a firing interval), so that threads given different offsets take turns
+    /// rather than writing at the same moment.
     pub async fn run(self: Rc<Self>, ctx: Rc<Ctx>, offset: f64) {
         let firing_s = 1.0 / (f64::from(self.rate.max(1)) * GROUPS as f64);
-        let start = Instant::now() + Duration::from_secs_f64(firing_s * offset);
+        let since = Instant::now()
+            .saturating_duration_since(ctx.epoch)
+            .as_secs_f64();
+        let first = (since / firing_s).ceil() + offset;
+        let start = ctx.epoch + Duration::from_secs_f64(firing_s * first);
         let at = |n: u64| start + Duration::from_secs_f64(firing_s * n as f64);
         let mut next: u64 = 0;
         let sleep = tokio::time::sleep_until(start);
