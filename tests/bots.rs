@@ -7,7 +7,7 @@ use common::{within, TestServer};
 use std::time::Duration;
 use tickrelay::bots::{run, BotConfig, Game, Mode, Report};
 use tickrelay::client::World;
-use tickrelay::protocol::ServerMsg;
+use tickrelay::protocol::{LobbyId, ServerMsg};
 use tokio_util::sync::CancellationToken;
 
 fn short(url: String, mode: Mode) -> BotConfig {
@@ -71,6 +71,41 @@ async fn walkers_bots_form_exactly_the_lobbies_asked_for_and_measure() {
     assert_eq!(r.tick_rate, Some(server.config.lobby.tick_rate));
     assert!(r.inputs_per_bot_s > 0.0);
     assert_json_keys(&serde_json::to_value(&r).unwrap());
+}
+
+/// Polls `cond` every 10 ms until it holds (bounded by the caller's `within`).
+async fn until(mut cond: impl FnMut() -> bool) {
+    while !cond() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_run_frees_every_seat_without_waiting_for_the_grace() {
+    let server = TestServer::start().await;
+    let grace = server.config.lobby.reconnect_grace;
+    let mode = Mode::Lobbies {
+        lobbies: 2,
+        players: 3,
+        game: Game::Walkers,
+    };
+    let r = within(60, run(short(server.url(), mode), CancellationToken::new()))
+        .await
+        .expect("run");
+    assert_healthy(&r, 6);
+    // The test server's lobbies are the bots' only ones, numbered from 1; they stay open for
+    // their own grace once empty, so they are still there to ask.
+    assert_eq!(server.registry.lobby_count(), 2);
+    let seated = || -> u32 {
+        (1..=2)
+            .filter_map(|id| server.registry.get(LobbyId(id)))
+            .map(|l| u32::from(l.players.load(std::sync::atomic::Ordering::Relaxed)))
+            .sum()
+    };
+    // Bots that only dropped their sockets would hold their seats for the reconnect grace;
+    // bots that said `Leave` free them within a tick or two. Wait well short of the grace.
+    assert!(grace >= Duration::from_secs(20), "the grace is {grace:?}");
+    within(grace.as_secs() / 3, until(|| seated() == 0)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

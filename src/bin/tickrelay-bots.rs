@@ -58,7 +58,7 @@ struct Args {
     /// No live progress line.
     #[arg(long, short)]
     quiet: bool,
-    /// Worker threads (default: one per core).
+    /// Bot threads (default: one per core); each runs its share of the bots on its own.
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -86,13 +86,12 @@ fn main() -> anyhow::Result<()> {
     cfg.progress = !args.quiet && std::io::stderr().is_terminal();
     cfg.seed = args.seed;
     cfg.server_pid = args.server_pid;
+    cfg.threads = args.threads;
     cfg.validate().map_err(anyhow::Error::msg)?;
 
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        rt.worker_threads(n.max(1));
-    }
-    let runtime = rt
+    // This thread only paces the run, draws the progress line and waits for Ctrl-C: the bots
+    // run on threads of their own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;

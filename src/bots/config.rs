@@ -76,6 +76,8 @@ pub struct BotConfig {
     pub server_pid: Option<u32>,
     /// Give up on a connect, a handshake or a join after this long.
     pub setup_timeout: Duration,
+    /// Bot threads; `None`: one per core.
+    pub threads: Option<usize>,
 }
 
 impl BotConfig {
@@ -97,7 +99,14 @@ impl BotConfig {
             seed: None,
             server_pid: None,
             setup_timeout: Duration::from_secs(15),
+            threads: None,
         }
+    }
+
+    /// How many bot threads this run starts: one per core (or as asked), never more than bots.
+    pub fn thread_count(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.threads.unwrap_or(cores).clamp(1, self.bots().max(1))
     }
 
     /// How many bots this run starts.
@@ -133,6 +142,9 @@ impl BotConfig {
                     return Err("--fill needs a join code and --players of at least 1".into());
                 }
             }
+        }
+        if self.threads == Some(0) {
+            return Err("--threads must be at least 1".into());
         }
         if self.tick_rate == Some(0) {
             return Err("--tick-rate must be at least 1".into());

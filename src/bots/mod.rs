@@ -4,21 +4,35 @@
 //! Built on `client`, `protocol` and `snapshot` only, never on server internals, so it measures the
 //! server from the outside exactly as any client sees it. `run` is what `tickrelay-bots` and the
 //! tests call.
+//!
+//! The bots must cost less than the server they measure, on the same machine. So they run
+//! thread-per-core ([`worker`]): a bot lives on one thread, with no cross-thread wake-ups or
+//! shared counters per frame; one ticker per thread sends the inputs of a whole phase group at
+//! once ([`ticker`]); each socket is read once per wake-up and written straight from the ticker,
+//! with framing parsed in place ([`conn`], [`frame`], [`player`]). At the end every bot sends
+//! `Leave` and a close frame and waits for the server's close, so a finished run frees its seats
+//! at once.
 
 mod bot;
 mod config;
+mod conn;
+mod frame;
+mod player;
 mod procstat;
 mod progress;
 mod report;
 mod stats;
+mod ticker;
+mod view;
 pub mod wire;
+mod worker;
 
 pub use config::{parse_duration, parse_rate, BotConfig, Game, Mode};
 pub use procstat::{cpu_seconds, peak_rss_mib};
 pub use report::{Latency, Report, ServerCost};
 
 use bot::{BotSpec, Code, Role};
-use stats::{Shared, DONE, MEASURE, WARMUP};
+use stats::{Shared, ThreadStats, DONE, MEASURE, WARMUP};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +40,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// How long stopped bots get to close their sockets before the run stops waiting for them.
+/// How long the run waits for its threads to say goodbye and report (each bounds its own
+/// goodbye at 2 s).
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs the bots described by `cfg` and reports what they measured. `stop` ends the run early
@@ -35,7 +50,8 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
     cfg.validate().map_err(anyhow::Error::msg)?;
     let cfg = Arc::new(cfg);
     let total = cfg.bots();
-    let shared = Arc::new(Shared::new(total, cfg.progress));
+    let threads = cfg.thread_count();
+    let shared = Arc::new(Shared::new(total, threads, cfg.progress));
     let bots_stop = stop.child_token();
     let progress_done = CancellationToken::new();
     let progress = cfg
@@ -48,23 +64,16 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
     });
     let epoch = Instant::now();
     let slot = Duration::from_secs_f64(1.0 / cfg.ramp_per_s);
-    let mut tasks = Vec::with_capacity(total);
+    let mut specs = Vec::with_capacity(total);
     // Fill mode has one code from the start; the sender lives as long as the run.
     let mut fill_code = None;
-    let mut spawn = |index: usize, role: Role| {
-        let spec = BotSpec {
+    let mut add_bot = |index: usize, role: Role| {
+        specs.push(BotSpec {
             index,
             role,
             start_at: epoch + slot.mul_f64(index as f64),
             seed: seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        };
-        tasks.push(tokio::spawn(bot::run_bot(
-            spec,
-            cfg.clone(),
-            shared.clone(),
-            epoch,
-            bots_stop.clone(),
-        )));
+        });
     };
     let (mode, game, lobbies, players) = match &cfg.mode {
         Mode::Lobbies {
@@ -86,7 +95,7 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
                         },
                         None => Role::Join { code: rx.clone() },
                     };
-                    spawn(l * players + p, role);
+                    add_bot(l * players + p, role);
                 }
             }
             ("lobbies", game.name().to_owned(), *lobbies, *players)
@@ -94,12 +103,21 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
         Mode::Fill { code, players } => {
             let (tx, rx) = watch::channel(Code::Ready(code.clone()));
             for i in 0..*players {
-                spawn(i, Role::Join { code: rx.clone() });
+                add_bot(i, Role::Join { code: rx.clone() });
             }
             fill_code = Some(tx);
             ("fill", String::new(), 1, *players)
         }
     };
+
+    let finished = worker::start(
+        threads,
+        specs,
+        cfg.clone(),
+        shared.clone(),
+        epoch,
+        bots_stop.clone(),
+    )?;
 
     // Everyone in (or failed), then the warm-up, then the measured window.
     loop {
@@ -137,10 +155,11 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
 
     bots_stop.cancel();
     let deadline = Instant::now() + STOP_GRACE;
-    for t in tasks {
-        let abort = t.abort_handle();
-        if tokio::time::timeout_at(deadline, t).await.is_err() {
-            abort.abort();
+    let mut counted = ThreadStats::new(false);
+    for f in finished {
+        match tokio::time::timeout_at(deadline, f).await {
+            Ok(Ok(t)) => counted.merge(&t),
+            _ => shared.warn("a bot thread did not report in time".into()),
         }
     }
     drop(fill_code);
@@ -214,15 +233,15 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
         bots_per_lobby_max: seats.values().copied().max().unwrap_or(0),
         bots_connected: connected,
         bots_failed: shared.failed.load(Relaxed),
-        snapshots_per_bot_s: per_bot_s(shared.snapshots.load(Relaxed)),
-        missed_ticks: shared.missed_ticks.load(Relaxed),
-        bytes_per_bot_s: per_bot_s(shared.bytes.load(Relaxed)),
-        latency_ms: Latency::from_us(&shared.measured_latency()),
+        snapshots_per_bot_s: per_bot_s(counted.snapshots),
+        missed_ticks: counted.missed_ticks,
+        bytes_per_bot_s: per_bot_s(counted.bytes),
+        latency_ms: Latency::from_us(&counted.latency),
         errors,
-        resyncs: shared.resyncs.load(Relaxed),
+        resyncs: counted.resyncs,
         bots_dropped: shared.dropped.load(Relaxed),
         decode_errors: shared.decode_errors.load(Relaxed),
-        inputs_per_bot_s: per_bot_s(shared.inputs.load(Relaxed)),
+        inputs_per_bot_s: per_bot_s(counted.inputs),
         mode: mode.to_owned(),
         game,
         lobbies,

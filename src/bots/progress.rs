@@ -1,5 +1,6 @@
 //! The live line on stderr while a run goes: phase, bots in, snapshots/s, kbit/s and p99 latency
-//! of the last second. Hidden when stderr is not a terminal.
+//! of the last second, from what the bot threads last published. Hidden when stderr is not a
+//! terminal.
 
 use super::stats::{new_histogram, Shared, DONE, MEASURE, SETUP, WARMUP};
 use hdrhistogram::Histogram;
@@ -31,11 +32,8 @@ pub async fn show(shared: Arc<Shared>, done: CancellationToken) {
             _ = tick.tick() => {}
         }
         let now = Instant::now();
-        counts.push_back((
-            now,
-            shared.live_snapshots.load(Relaxed),
-            shared.live_bytes.load(Relaxed),
-        ));
+        let (snapshots, bytes) = shared.live_totals();
+        counts.push_back((now, snapshots, bytes));
         if counts.len() > 5 {
             counts.pop_front();
         }

@@ -1,9 +1,10 @@
-//! Counters and latency histograms shared by all bots of a run.
+//! Counters and latency histograms of a run.
 //!
-//! Each bot counts into a plain local struct and flushes it here a few times a second, so
-//! thousands of bots do not contend on shared cache lines per message; latencies go into one of a
-//! few mutex-guarded histogram shards (merged at the end) rather than one histogram per bot,
-//! which at 3 significant figures would cost ~150 KB each.
+//! The hot counts live in one [`ThreadStats`] per worker thread, plain fields touched only by
+//! that thread: no atomics, no shared cache lines per frame. A thread publishes its running
+//! totals to its [`Live`] slot a few times a second for the progress line, and hands its
+//! [`ThreadStats`] back when it ends, to be merged into the report. [`Shared`] keeps what
+//! happens once per bot or rarely (joined, failed, an error) and the run's phase.
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -17,19 +18,12 @@ pub const WARMUP: u8 = 1;
 pub const MEASURE: u8 = 2;
 pub const DONE: u8 = 3;
 
-const SHARDS: usize = 16;
 /// Latencies are recorded in microseconds, 1 us ..= 60 s (longer ones saturate at 60 s).
 const LAT_MAX_US: u64 = 60_000_000;
 
 pub fn new_histogram() -> Histogram<u64> {
     // The bounds are constants that hdrhistogram accepts.
     Histogram::new_with_bounds(1, LAT_MAX_US, 3).expect("valid histogram bounds")
-}
-
-/// Latencies of one shard: for the report (measured window only) and for the live display.
-pub struct Shard {
-    pub measured: Histogram<u64>,
-    pub recent: Histogram<u64>,
 }
 
 /// What the first `Joined` said about the lobby (fill mode learns the game from it).
@@ -40,7 +34,15 @@ pub struct LobbyInfo {
     pub snapshot_rate: u16,
 }
 
-/// Everything the bots of one run report to.
+/// One worker thread's published running totals, for the live display.
+pub struct Live {
+    pub snapshots: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Latencies since the display last took them.
+    pub recent: Mutex<Histogram<u64>>,
+}
+
+/// Everything the bots of one run report to, across threads.
 pub struct Shared {
     pub total: usize,
     pub phase: AtomicU8,
@@ -49,29 +51,21 @@ pub struct Shared {
     pub dropped: AtomicUsize,
     /// Woken when a bot joined or failed, so the run can tell when everyone is in.
     pub settled: Notify,
-    /// Counted in every phase, for the live display.
-    pub live_snapshots: AtomicU64,
-    pub live_bytes: AtomicU64,
-    /// Counted in the measured window only.
-    pub snapshots: AtomicU64,
-    pub bytes: AtomicU64,
-    pub missed_ticks: AtomicU64,
-    pub resyncs: AtomicU64,
-    pub inputs: AtomicU64,
     pub decode_errors: AtomicU64,
-    pub shards: Vec<Mutex<Shard>>,
     pub errors: Mutex<BTreeMap<String, u64>>,
     pub warnings: Mutex<Vec<String>>,
     /// The game and rates the lobbies run, from the first `Joined`.
     pub lobby: Mutex<Option<LobbyInfo>>,
     /// Bots seated per lobby id, to show the lobbies formed are the ones asked for.
     pub seats: Mutex<BTreeMap<u32, usize>>,
-    /// Whether anyone reads `Shard::recent` (the live display).
+    /// One slot per worker thread.
+    pub live: Vec<Live>,
+    /// Whether anyone reads `Live::recent` (the live display).
     pub live_latency: AtomicBool,
 }
 
 impl Shared {
-    pub fn new(total: usize, live_latency: bool) -> Shared {
+    pub fn new(total: usize, threads: usize, live_latency: bool) -> Shared {
         Shared {
             total,
             phase: AtomicU8::new(SETUP),
@@ -79,26 +73,18 @@ impl Shared {
             failed: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
             settled: Notify::new(),
-            live_snapshots: AtomicU64::new(0),
-            live_bytes: AtomicU64::new(0),
-            snapshots: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            missed_ticks: AtomicU64::new(0),
-            resyncs: AtomicU64::new(0),
-            inputs: AtomicU64::new(0),
             decode_errors: AtomicU64::new(0),
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        measured: new_histogram(),
-                        recent: new_histogram(),
-                    })
-                })
-                .collect(),
             errors: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
             lobby: Mutex::new(None),
             seats: Mutex::new(BTreeMap::new()),
+            live: (0..threads)
+                .map(|_| Live {
+                    snapshots: AtomicU64::new(0),
+                    bytes: AtomicU64::new(0),
+                    recent: Mutex::new(new_histogram()),
+                })
+                .collect(),
             live_latency: AtomicBool::new(live_latency),
         }
     }
@@ -128,6 +114,14 @@ impl Shared {
         self.settled.notify_waiters();
     }
 
+    /// A bot that had a seat stopped playing: counted as dropped unless the run was ending.
+    pub fn bot_ended(&self, kind: &str) {
+        self.error(kind);
+        if self.phase() < DONE {
+            self.dropped.fetch_add(1, Relaxed);
+        }
+    }
+
     /// Counts one error of this kind ("decode" also counts as a decode error).
     pub fn error(&self, kind: &str) {
         if kind == "decode" {
@@ -145,72 +139,88 @@ impl Shared {
         }
     }
 
-    /// All measured latencies, merged.
-    pub fn measured_latency(&self) -> Histogram<u64> {
-        let mut all = new_histogram();
-        for s in &self.shards {
-            let s = s.lock().unwrap_or_else(|e| e.into_inner());
-            // Same bounds everywhere, so adding cannot fail.
-            let _ = all.add(&s.measured);
-        }
-        all
+    /// Snapshots and bytes received so far, all threads, as last published.
+    pub fn live_totals(&self) -> (u64, u64) {
+        self.live.iter().fold((0, 0), |(s, b), l| {
+            (s + l.snapshots.load(Relaxed), b + l.bytes.load(Relaxed))
+        })
     }
 
-    /// The latencies since the last call, merged, and the shards' recent histograms reset.
+    /// The latencies published since the last call, merged, and the slots reset.
     pub fn take_recent_latency(&self) -> Histogram<u64> {
         let mut all = new_histogram();
-        for s in &self.shards {
-            let mut s = s.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = all.add(&s.recent);
-            s.recent.reset();
+        for l in &self.live {
+            let mut h = l.recent.lock().unwrap_or_else(|e| e.into_inner());
+            // Same bounds everywhere, so adding cannot fail.
+            let _ = all.add(&*h);
+            h.reset();
         }
         all
     }
 }
 
-/// One bot's counts since its last flush.
-#[derive(Default)]
-pub struct Local {
-    pub live_snapshots: u64,
-    pub live_bytes: u64,
+/// What the bots of one thread counted. The measured-window counts and histogram are what the
+/// report shows; the live ones feed the progress line.
+pub struct ThreadStats {
     pub snapshots: u64,
     pub bytes: u64,
     pub missed_ticks: u64,
     pub resyncs: u64,
     pub inputs: u64,
-    /// (latency in us, whether it fell in the measured window).
-    pub latencies: Vec<(u64, bool)>,
+    pub latency: Histogram<u64>,
+    pub live_snapshots: u64,
+    pub live_bytes: u64,
+    recent: Histogram<u64>,
+    /// Whether anyone reads `recent` (copied from `Shared::live_latency` at each publish).
+    live_latency: bool,
 }
 
-impl Local {
-    /// Moves the counts into `shared` and starts again from zero.
-    pub fn flush(&mut self, shared: &Shared, shard: usize) {
-        let add = |a: &AtomicU64, v: &mut u64| {
-            if *v != 0 {
-                a.fetch_add(std::mem::take(v), Relaxed);
-            }
-        };
-        add(&shared.live_snapshots, &mut self.live_snapshots);
-        add(&shared.live_bytes, &mut self.live_bytes);
-        add(&shared.snapshots, &mut self.snapshots);
-        add(&shared.bytes, &mut self.bytes);
-        add(&shared.missed_ticks, &mut self.missed_ticks);
-        add(&shared.resyncs, &mut self.resyncs);
-        add(&shared.inputs, &mut self.inputs);
-        if self.latencies.is_empty() {
-            return;
+impl ThreadStats {
+    pub fn new(live_latency: bool) -> ThreadStats {
+        ThreadStats {
+            snapshots: 0,
+            bytes: 0,
+            missed_ticks: 0,
+            resyncs: 0,
+            inputs: 0,
+            latency: new_histogram(),
+            live_snapshots: 0,
+            live_bytes: 0,
+            recent: new_histogram(),
+            live_latency,
         }
-        let live = shared.live_latency.load(Relaxed);
-        let mut s = shared.shards[shard % SHARDS]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        for (us, measured) in self.latencies.drain(..) {
-            if measured {
-                s.measured.saturating_record(us.max(1));
-            }
-            if live {
-                s.recent.saturating_record(us.max(1));
-            }
+    }
+
+    /// One input-to-ack sample.
+    pub fn latency(&mut self, us: u64, measuring: bool) {
+        let us = us.max(1);
+        if measuring {
+            self.latency.saturating_record(us);
         }
+        if self.live_latency {
+            self.recent.saturating_record(us);
+        }
+    }
+
+    /// Publishes the running totals and recent latencies to `live`.
+    pub fn publish(&mut self, live: &Live, shared: &Shared) {
+        live.snapshots.store(self.live_snapshots, Relaxed);
+        live.bytes.store(self.live_bytes, Relaxed);
+        if self.live_latency && !self.recent.is_empty() {
+            let mut h = live.recent.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = h.add(&self.recent);
+            self.recent.reset();
+        }
+        self.live_latency = shared.live_latency.load(Relaxed);
+    }
+
+    /// Adds another thread's measured counts and latencies to these.
+    pub fn merge(&mut self, other: &ThreadStats) {
+        self.snapshots += other.snapshots;
+        self.bytes += other.bytes;
+        self.missed_ticks += other.missed_ticks;
+        self.resyncs += other.resyncs;
+        self.inputs += other.inputs;
+        let _ = self.latency.add(&other.latency);
     }
 }
