@@ -408,7 +408,17 @@ impl LobbyState {
 
     fn write_table(&mut self, tick: Tick) {
         let ack_field = self.game.ack_field();
-        let table = self.history.push(tick);
+        // How far back anyone's next delta may start: the oldest tick a connected member was
+        // really sent (members that need a full snapshot need no table).
+        let keep_age = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.connected)
+            .filter_map(|(_, m)| m.send.last_sent)
+            .map(|t| tick.0.wrapping_sub(t.0))
+            .max()
+            .unwrap_or(1);
+        let table = self.history.push(tick, keep_age);
         self.game.write_table(table);
         table.finish();
         for (_, m) in self.members.iter() {

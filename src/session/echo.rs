@@ -3,6 +3,8 @@
 
 use super::task::wait;
 use super::{close, Link, Live};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -71,14 +73,24 @@ pub(super) async fn run(link: Rc<Link>) {
         wait(&link, &mut timer).await;
     };
     shard.remove_conn(key);
+    if let Some(closing) = closing(link, end) {
+        closing.await;
+    }
+}
+
+/// The close handshake, boxed: allocated when the connection closes, not carried in its task.
+fn closing(link: Rc<Link>, end: End) -> Option<Pin<Box<dyn Future<Output = ()>>>> {
     let Ok(Link { conn, live }) = Rc::try_unwrap(link) else {
-        return;
+        return None;
     };
     drop(conn);
     let mut live = live.into_inner();
-    match end {
-        End::Ours(frame) => close::close(&mut live.s.ws, &live.conn, Some(frame)).await,
-        End::Answer => close::close(&mut live.s.ws, &live.conn, None).await,
-        End::Drop => {}
-    }
+    let frame = match end {
+        End::Ours(frame) => Some(frame),
+        End::Answer => None,
+        End::Drop => return None,
+    };
+    Some(Box::pin(async move {
+        close::close(&mut live.s.ws, &live.conn, frame).await
+    }))
 }

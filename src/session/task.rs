@@ -50,12 +50,23 @@ fn link(shard: Rc<Shard>, s: Session, conn: Conn) -> Rc<Link> {
 
 /// Serves a connection that has just been upgraded, from its hello to its close.
 pub async fn serve(shard: Rc<Shard>, inc: Incoming) {
+    // Set up outside the future's awaits: what the task carries for the connection's life is
+    // just the link.
+    let Some((link, route, span)) = accept(shard, inc) else {
+        return;
+    };
+    match route {
+        Route::Refuse(code) => end(link, Exit::Close(code)).instrument(span).await,
+        Route::Echo => echo::run(link).instrument(span).await,
+        Route::Game => drive(link, Start::Hello).instrument(span).await,
+    }
+}
+
+fn accept(shard: Rc<Shard>, inc: Incoming) -> Option<(Rc<Link>, Route, tracing::Span)> {
     let ctx = shard.ctx.clone();
     let cfg = &ctx.config;
     let span = tracing::info_span!("session", session = inc.id.0, peer = %inc.peer, name = tracing::field::Empty);
-    let Ok(sock) = Socket::new(inc.stream) else {
-        return;
-    };
+    let sock = Socket::new(inc.stream).ok()?;
     let now = Instant::now();
     let netsim = cfg
         .netsim
@@ -89,21 +100,24 @@ pub async fn serve(shard: Rc<Shard>, inc: Incoming) {
         _guard: inc.guard,
     };
     let link = link(shard, s, conn);
-    match inc.route {
-        Route::Refuse(code) => end(link, Exit::Close(code)).instrument(span).await,
-        Route::Echo => echo::run(link).instrument(span).await,
-        Route::Game => {
-            ctx.metrics.connections.inc();
-            link.conn
-                .hello_by
-                .set(Some(now + cfg.limits.handshake_timeout));
-            drive(link, Start::Hello).instrument(span).await
-        }
+    if inc.route == Route::Game {
+        ctx.metrics.connections.inc();
+        link.conn
+            .hello_by
+            .set(Some(now + cfg.limits.handshake_timeout));
     }
+    Some((link, inc.route, span))
 }
 
 /// Carries on a session that moved here to enter a lobby of this shard.
-pub async fn arrive(shard: Rc<Shard>, m: Moving) {
+pub async fn arrive(shard: Rc<Shard>, m: Box<Moving>) {
+    let Some((link, then, span)) = settle_in(shard, *m) else {
+        return;
+    };
+    drive(link, Start::Perform(then)).instrument(span).await
+}
+
+fn settle_in(shard: Rc<Shard>, m: Moving) -> Option<(Rc<Link>, Pending, tracing::Span)> {
     let span = m.session.span.clone();
     let sock = match Socket::new(m.stream) {
         Ok(s) => s,
@@ -111,13 +125,12 @@ pub async fn arrive(shard: Rc<Shard>, m: Moving) {
             if m.session.counted {
                 shard.ctx.metrics.connections.dec();
             }
-            return;
+            return None;
         }
     };
     let bounds = bounds(&shard.ctx.config.limits);
     let conn = Conn::new(m.session.id, sock, m.held, m.netsim, bounds, Instant::now());
-    let link = link(shard, m.session, conn);
-    drive(link, Start::Perform(m.then)).instrument(span).await
+    Some((link(shard, m.session, conn), m.then, span))
 }
 
 async fn drive(link: Rc<Link>, start: Start) {
@@ -208,6 +221,15 @@ pub(super) async fn wait(link: &Link, timer: &mut NetsimTimer) {
 
 /// The session is over here: out of its lobby, then closed, or on its way to another shard.
 pub(super) async fn end(link: Rc<Link>, exit: Exit) {
+    if let Some(closing) = wind_up(link, exit) {
+        closing.await;
+    }
+}
+
+/// What ending takes that does not wait: leaving the lobby, and moving on. The close handshake,
+/// which waits, comes back boxed: its state (a linger buffer among it) is allocated when a
+/// connection closes, not carried in every connection's task for its whole life.
+fn wind_up(link: Rc<Link>, exit: Exit) -> Option<Pin<Box<dyn Future<Output = ()>>>> {
     let left = link.live.borrow_mut().lobby.take();
     if let Some(l) = left {
         let id = link.live.borrow().s.id;
@@ -216,14 +238,17 @@ pub(super) async fn end(link: Rc<Link>, exit: Exit) {
     // Nothing else holds the session now (its lobby has let go of it).
     let Ok(link) = Rc::try_unwrap(link) else {
         debug!("session still shared at its end; dropping it");
-        return;
+        return None;
     };
     let Link { conn, live } = link;
     drop(conn);
     let live = live.into_inner();
     match exit {
-        Exit::Move(to, then) => travel(live, to, then),
-        other => finish(live, other).await,
+        Exit::Move(to, then) => {
+            travel(live, to, then);
+            None
+        }
+        other => Some(Box::pin(finish(live, other))),
     }
 }
 
@@ -272,4 +297,24 @@ async fn finish(mut live: Live, exit: Exit) {
         live.shard.ctx.metrics.connections.dec();
     }
     debug!("disconnected");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future an async fn of two arguments returns.
+    fn future_size<A, B, F: Future>(_: fn(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// A connection's task is allocated for the connection's whole life: keep it small (the
+    /// close handshake is boxed when needed rather than carried in every task).
+    #[test]
+    fn a_session_task_is_small() {
+        let serve = future_size(serve);
+        let arrive = future_size(arrive);
+        assert!(serve <= 512, "serve's future is {serve} bytes");
+        assert!(arrive <= 512, "arrive's future is {arrive} bytes");
+    }
 }

@@ -106,7 +106,7 @@ fn handle(shard: &Rc<Shard>, msg: ShardMsg) {
             tokio::task::spawn_local(shard.tasks.track_future(fut));
         }
         ShardMsg::Arrive(moving) => {
-            let fut = session::arrive(shard.clone(), *moving);
+            let fut = session::arrive(shard.clone(), moving);
             tokio::task::spawn_local(shard.tasks.track_future(fut));
         }
         ShardMsg::StartLobby(state, shared) => start_lobby(shard, *state, shared),
