@@ -364,7 +364,7 @@ class App {
     const offset = Math.hypot(p.err.x, p.err.y);
     const delay = (s.clock.serverNow(now) - s.lastRenderTime) * 1000;
     return [
-      `ping          ${this.net.rtt > 0 ? `${this.net.rtt.toFixed(0)} ms (avg ${this.net.rttSmooth.toFixed(0)})` : "…"}`,
+      `ping          ${this.net.rtt.network > 0 ? `${this.net.rtt.network.toFixed(0)} ms (with tick wait ${this.net.rtt.mean.toFixed(0)})` : "…"}`,
       `snapshots/s   ${this.rates.snapshots}   (tick ${s.tickRate} Hz, send ${s.snapshotRate} Hz)`,
       `bytes/s in    ${formatBytes(this.rates.bytes)}`,
       `server tick   ${s.mirror.tick}`,

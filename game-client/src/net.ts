@@ -9,6 +9,7 @@ import {
   type ClientMsg,
   type ServerMsg,
 } from "./protocol";
+import { RttEstimate } from "./rtt";
 
 /** connecting: first attempt; online: welcomed; reconnecting: lost it, trying again; failed: gave up for good. */
 export type NetState = "connecting" | "online" | "reconnecting" | "failed";
@@ -28,7 +29,7 @@ const FATAL_CLOSES = new Map<number, string>([
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
 const MAX_BACKOFF_MS = 5000;
 const HELLO_TIMEOUT_MS = 5000;
-const PING_EVERY_MS = 2000;
+const PING_EVERY_MS = 1000;
 
 export class Net {
   state: NetState = "connecting";
@@ -39,9 +40,9 @@ export class Net {
   session = 0;
   tickRate = 30;
   snapshotRate = 30;
-  /** Round trip of the last Ping, and a smoothed one (ms). */
-  rtt = 0;
-  rttSmooth = 0;
+  /** Round trip (ms): the network's (the lowest recent Ping), and the recent mean with the
+   * server's wait for its tick included. */
+  readonly rtt = new RttEstimate();
   /** Totals since the page loaded, for the debug overlay's per-second rates. */
   bytesIn = 0;
   framesIn = 0;
@@ -164,8 +165,7 @@ export class Net {
         const sent = this.pings.get(msg.nonce);
         if (sent !== undefined) {
           this.pings.delete(msg.nonce);
-          this.rtt = performance.now() - sent;
-          this.rttSmooth = this.rttSmooth === 0 ? this.rtt : this.rttSmooth * 0.8 + this.rtt * 0.2;
+          this.rtt.add(performance.now() - sent);
         }
         return;
       }
@@ -220,6 +220,7 @@ export class Net {
     clearTimeout(this.helloTimer);
     clearInterval(this.pingTimer);
     this.pings.clear();
+    this.rtt.clear();
   }
 
   /** How many attempts since we last were online (the UI says "unreachable" after a few). */

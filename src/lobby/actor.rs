@@ -212,18 +212,21 @@ pub struct LobbyRun {
     pub shutdown: CancellationToken,
     /// The shard's start: lobby ticks fall on a grid of phases from it (see [`PHASES`]).
     pub epoch: tokio::time::Instant,
+    /// This lobby's phase on that grid, `0..PHASES`.
+    pub phase: u32,
 }
 
-/// Lobbies on a shard tick in this many phases of the tick period: lobbies in one phase share
-/// one timer wake-up, and the work of a tick is spread over the period rather than all at once.
+/// Lobbies on a shard tick in up to this many phases of the tick period: lobbies in one phase
+/// share one timer wake-up (and wake the clients' machines in one burst), and a busy shard's
+/// work is spread over the period rather than all at once.
 pub const PHASES: u32 = 8;
 
-/// The first tick after `now` of lobby `id`: its phase's next slot on the shard's grid.
-fn first_tick<I>(epoch: I, now: I, dt: Duration, id: u32) -> I
+/// The first tick after `now` of a lobby in `phase`: its phase's next slot on the shard's grid.
+fn first_tick<I>(epoch: I, now: I, dt: Duration, phase: u32) -> I
 where
     I: Copy + std::ops::Add<Duration, Output = I> + std::ops::Sub<I, Output = Duration> + Ord,
 {
-    let start = epoch + dt * (id % PHASES) / PHASES;
+    let start = epoch + dt * (phase % PHASES) / PHASES;
     if now < start {
         return start;
     }
@@ -243,7 +246,7 @@ pub async fn run(lobby: SharedLobby) {
         info!(name = %settings.name, max_players = settings.max_players, shard = ctx.shared.shard, "lobby open");
         let dt = Duration::from_secs_f64(1.0 / f64::from(settings.tick_rate));
         let mut interval =
-            tokio::time::interval_at(first_tick(ctx.epoch, tokio::time::Instant::now(), dt, settings.id.0), dt);
+            tokio::time::interval_at(first_tick(ctx.epoch, tokio::time::Instant::now(), dt, ctx.phase), dt);
         // Under overload, skip missed ticks rather than bursting to catch up: players get a
         // slower world for a moment instead of a stutter of back-to-back snapshots.
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -325,13 +328,13 @@ mod tests {
         let slot = Duration::from_millis(4);
         for now_ms in [0u64, 1, 31, 32, 33, 1000] {
             let now = epoch + Duration::from_millis(now_ms);
-            for id in 0..20u32 {
-                let t = first_tick(epoch, now, dt, id);
+            for phase in 0..PHASES {
+                let t = first_tick(epoch, now, dt, phase);
                 assert!(t > now, "the first tick is ahead");
                 assert!(t - now <= dt, "and within one period");
                 let since = t - epoch;
-                let phase = (since.as_micros() % dt.as_micros()) / slot.as_micros();
-                assert_eq!(phase as u32, id % PHASES, "lobby {id} at {now_ms} ms");
+                let on = (since.as_micros() % dt.as_micros()) / slot.as_micros();
+                assert_eq!(on as u32, phase, "phase {phase} at {now_ms} ms");
             }
         }
     }

@@ -13,7 +13,7 @@ mod registry;
 mod settings;
 mod state;
 
-pub use actor::{end as end_lobby, run as run_lobby, LobbyCell, LobbyRun, SharedLobby};
+pub use actor::{end as end_lobby, run as run_lobby, LobbyCell, LobbyRun, SharedLobby, PHASES};
 pub use code::{generate_code, normalize_code};
 pub use ports::{Directory, Effect, LobbyStats, MemberLink, SendError, Sink};
 pub use registry::{Host, LobbyHandle, LobbyShared, Registry, RegistryError, MAX_LISTED};

@@ -122,12 +122,15 @@ fn handle(shard: &Rc<Shard>, msg: ShardMsg) {
 fn start_lobby(shard: &Rc<Shard>, state: lobby::LobbyState, shared: Arc<lobby::LobbyShared>) {
     let ctx = &shard.ctx;
     let id = shared.id;
+    let seats = shared.max_players;
+    let phase = shard.take_phase(seats);
     let run = LobbyRun {
         shared,
         metrics: ctx.metrics.clone(),
         load: shard.load.clone(),
         shutdown: ctx.shutdown.clone(),
         epoch: shard.epoch,
+        phase,
     };
     let cell = Rc::new(RefCell::new(LobbyCell::new(
         state,
@@ -145,6 +148,7 @@ fn start_lobby(shard: &Rc<Shard>, state: lobby::LobbyState, shared: Arc<lobby::L
             }
         }
         shard2.remove_lobby(id);
+        shard2.give_phase(phase, seats);
         lobby::end_lobby(&cell);
     };
     tokio::task::spawn_local(shard.tasks.track_future(supervisor));
