@@ -8,10 +8,14 @@
 #                             (lobbies of 10; totals 500, 1000, ... until one fails)
 #   scripts/bench.sh smoke    two short runs, to check the script itself
 #   scripts/bench.sh run L P  one run of L lobbies x P players
+#   scripts/bench.sh compare  before and after side by side: the server and bots of commit BASE
+#                             (built once into target/bench-base/) against this tree's, each of
+#                             CONFIGS run REPEAT times, alternating, medians in one table
 #
 # Environment: RATE (tick and snapshot rate, 30), WARMUP (5s), DURATION (20s), RAMP (500/s),
 # TOTALS (the max mode's steps), P99_MS (50), OUT (where JSON and logs go), BUILD (0: use the
-# release binaries already built).
+# release binaries already built), SERVER and BOTS (other binaries to run), BASE (compare: the
+# commit to compare with, 11776b4), CONFIGS (compare: "1x200 1x400 10x10 50x10"), REPEAT (3).
 # Results: one JSON report per run in $OUT, and a markdown table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +28,8 @@ RAMP=${RAMP:-500/s}
 P99_MS=${P99_MS:-50}
 TOTALS=${TOTALS:-500 1000 1500 2000 2500 3000 3500 4000 5000 6000}
 OUT=${OUT:-target/bench/$(date +%Y%m%d-%H%M%S)-$MODE}
-SERVER=target/release/tickrelay
-BOTS=target/release/tickrelay-bots
+SERVER=${SERVER:-target/release/tickrelay}
+BOTS=${BOTS:-target/release/tickrelay-bots}
 TABLE="python3 scripts/bench_table.py"
 
 mkdir -p "$OUT"
@@ -56,12 +60,16 @@ start_server() {
   TICKRELAY__LOBBY__MAX_LOBBIES=$(( $3 + 100 )) \
   TICKRELAY__LIMITS__MAX_CONNECTIONS=$(( $2 + 1000 )) \
   TICKRELAY__LIMITS__MAX_CONNECTIONS_PER_IP=$(( $2 + 1000 )) \
-    "$SERVER" --bind 127.0.0.1:0 >"$log" 2>&1 &
+    "$SERVER" --config "${SERVER_CONFIG:-config/default.toml}" --bind 127.0.0.1:0 >"$log" 2>&1 &
   SERVER_PID=$!
   ADDR=""
   for _ in $(seq 100); do
     ADDR=$(sed -n 's|^tickrelay listening on http://||p' "$log" | head -n1)
-    [[ -n "$ADDR" ]] && return 0
+    if [[ -n "$ADDR" ]]; then
+      # The idle server's memory, so the table can say what each connection added.
+      sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status" >"$OUT/$1.idle_kib"
+      return 0
+    fi
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
@@ -82,9 +90,9 @@ stop_server() {
   SERVER_PID=""
 }
 
-# run_one LOBBIES PLAYERS: one measured run; its JSON path on stdout.
+# run_one LOBBIES PLAYERS [TAG]: one measured run; its JSON path on stdout.
 run_one() {
-  local l=$1 p=$2 name="walkers-${1}x${2}"
+  local l=$1 p=$2 name="walkers-${1}x${2}${3:+-$3}"
   local total=$(( l * p ))
   # run_one runs in a $(...) subshell: it must clean up its own server if interrupted.
   trap cleanup EXIT
@@ -116,6 +124,34 @@ case "$MODE" in
     [[ $# -eq 3 ]] || { echo "usage: $0 run LOBBIES PLAYERS" >&2; exit 2; }
     $TABLE table "$(run_one "$2" "$3")"
     ;;
+  compare)
+    BASE=${BASE:-11776b4}
+    CONFIGS=${CONFIGS:-"1x200 1x400 10x10 50x10"}
+    REPEAT=${REPEAT:-3}
+    base_dir=target/bench-base/$BASE
+    if [[ ! -x "$base_dir/release/tickrelay" || ! -x "$base_dir/release/tickrelay-bots" ]]; then
+      echo "building the server and bots of $BASE into $base_dir (once)" >&2
+      rm -rf "$base_dir/src" && mkdir -p "$base_dir/src"
+      git archive "$BASE" | tar -x -C "$base_dir/src"
+      (cd "$base_dir/src" && cargo build --release --bins --target-dir ..) >&2
+    fi
+    now_server=$SERVER now_bots=$BOTS
+    args=()
+    for c in $CONFIGS; do
+      l=${c%x*} p=${c#*x}
+      for r in $(seq "$REPEAT"); do
+        # Alternate, so drift in the machine's speed falls on both sides alike.
+        SERVER="$base_dir/release/tickrelay" BOTS="$base_dir/release/tickrelay-bots"
+        SERVER_CONFIG="$base_dir/src/config/default.toml"
+        args+=("before=$(run_one "$l" "$p" "before-$r")")
+        SERVER=$now_server BOTS=$now_bots SERVER_CONFIG=config/default.toml
+        args+=("after=$(run_one "$l" "$p" "after-$r")")
+      done
+    done
+    $TABLE compare "${args[@]}"
+    echo
+    echo "(before: $BASE, server and bots; after: this tree; medians of $REPEAT runs each, alternating)"
+    ;;
   max)
     files=()
     best=0
@@ -133,7 +169,7 @@ case "$MODE" in
     echo "Largest total at $RATE Hz with every snapshot delivered and p99 < $P99_MS ms: $best players (lobbies of 10)."
     ;;
   *)
-    echo "usage: $0 [sweep|max|smoke|run L P]" >&2
+    echo "usage: $0 [sweep|max|smoke|run L P|compare]" >&2
     exit 2
     ;;
 esac
