@@ -5,9 +5,9 @@
 use super::conn::{Conn, ConnError, Msg};
 use super::frame::OP_BINARY;
 use super::view::{Frame, Inflight, View};
-use super::wire;
+
 use super::worker::Ctx;
-use crate::protocol::{encode, ClientMsg, JoinedInfo, PlayerInput};
+use crate::protocol::{encode, encode_into, ClientMsg, JoinedInfo, PlayerInput};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -126,7 +126,7 @@ impl Player {
             buttons,
         };
         g.buf.clear();
-        wire::encode_input(&mut g.buf, &input);
+        encode_into(&mut g.buf, &ClientMsg::Input(input));
         // The clock per bot, not per firing: a group's writes take a while, and the latency
         // starts when this bot's input leaves.
         let sent_at = ctx.now_us();

@@ -8,7 +8,7 @@
 //! The input writer produces exactly the bytes `protocol::encode` does (a test holds it to that),
 //! without serde's per-field calls.
 
-use crate::protocol::{ClientMsg, PlayerInput, ServerMsg};
+use crate::protocol::ServerMsg;
 use crate::snapshot::MAX_FIELDS;
 
 /// Why a frame did not parse.
@@ -307,46 +307,6 @@ pub fn parse_snapshot(
     Ok(info)
 }
 
-/// Appends an unsigned int in MessagePack's shortest form.
-fn put_uint(out: &mut Vec<u8>, v: u32) {
-    match v {
-        0..=0x7f => out.push(v as u8),
-        0x80..=0xff => out.extend_from_slice(&[0xcc, v as u8]),
-        0x100..=0xffff => {
-            out.push(0xcd);
-            out.extend_from_slice(&(v as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(0xce);
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-    }
-}
-
-/// Appends a signed byte in MessagePack's shortest form.
-fn put_i8(out: &mut Vec<u8>, v: i8) {
-    match v {
-        -32..=127 => out.push(v as u8),
-        _ => out.extend_from_slice(&[0xd0, v as u8]),
-    }
-}
-
-/// Appends the `Input` message (PROTOCOL.md 4.7), as `protocol::encode` writes it: aim and
-/// buttons are left out when both are zero.
-pub fn encode_input(out: &mut Vec<u8>, i: &PlayerInput) {
-    let short = i.aim == 0.0 && i.buttons == 0;
-    out.push(if short { 0x94 } else { 0x96 });
-    out.push(ClientMsg::INPUT);
-    put_uint(out, i.seq);
-    put_i8(out, i.dx);
-    put_i8(out, i.dy);
-    if !short {
-        out.push(0xca);
-        out.extend_from_slice(&i.aim.to_be_bytes());
-        put_uint(out, u32::from(i.buttons));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,21 +375,6 @@ mod tests {
     }
 
     proptest! {
-        /// The hand-written input is byte for byte what the protocol's encoder writes.
-        #[test]
-        fn inputs_encode_as_the_protocol_does(
-            seq in any::<u32>(),
-            dx in any::<i8>(),
-            dy in any::<i8>(),
-            aim in prop_oneof![Just(0.0f32), -10.0f32..10.0, any::<f32>().prop_filter("finite", |a| a.is_finite())],
-            buttons in prop_oneof![Just(0u8), any::<u8>()],
-        ) {
-            let input = PlayerInput { seq, dx, dy, aim, buttons };
-            let mut out = Vec::new();
-            encode_input(&mut out, &input);
-            prop_assert_eq!(out, encode(&ClientMsg::Input(input)));
-        }
-
         /// Following one entity's ack through the light path gives what applying the same
         /// frames to a full mirror gives.
         #[test]
