@@ -139,10 +139,16 @@ impl LobbyCell {
         self.state.resync(member, session);
     }
 
-    /// Every connected member's link, for the tick to read them before the lobby is taken.
+    /// Every connected member's link, for the tick to read them before the lobby is taken: in
+    /// the order the fan-out writes them, so the time from reading a member's input to writing
+    /// its snapshot is as short as it can be for everyone (a big lobby's tick takes a while).
     fn links_into(&self, out: &mut Vec<Rc<dyn MemberLink>>) {
         out.clear();
-        out.extend(self.links.values().cloned());
+        out.extend(
+            self.state
+                .sessions()
+                .filter_map(|s| self.links.get(&s).cloned()),
+        );
     }
 
     pub fn world_at(&self, tick: Tick) -> Option<EntityTable> {
