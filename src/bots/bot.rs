@@ -5,8 +5,8 @@ use super::config::{BotConfig, Game};
 use super::conn::{self, Conn, ConnError};
 use super::player::{self, Player};
 use super::stats::LobbyInfo;
-use super::ticker::GROUPS;
-use super::worker::Ctx;
+use super::thread::Ctx;
+use super::ticker::{Tickers, GROUPS};
 use crate::protocol::{
     decode_server, encode, ClientMsg, CreateLobby, ErrorCode, Hello, JoinedInfo, LobbyRef,
     ServerMsg, PROTOCOL_VERSION,
@@ -47,7 +47,7 @@ pub struct BotSpec {
 }
 
 /// Runs one bot to the end; everything it sees goes into its thread's counters.
-pub async fn run_bot(spec: BotSpec, ctx: Rc<Ctx>) {
+pub async fn run_bot(spec: BotSpec, ctx: Rc<Ctx>, tickers: Rc<Tickers>) {
     let setup = tokio::select! {
         biased;
         _ = ctx.setup_stop.cancelled() => Err("cancelled".to_owned()),
@@ -90,7 +90,7 @@ pub async fn run_bot(spec: BotSpec, ctx: Rc<Ctx>) {
     match Player::new(conn, &joined, rng) {
         Ok(p) => {
             let p = Rc::new(RefCell::new(p));
-            ctx.add_player(p.clone(), rate, group);
+            tickers.add_player(&ctx, p.clone(), rate, group);
             player::play(p, ctx).await;
         }
         Err(kind) => ctx.shared.bot_ended(&kind),

@@ -22,6 +22,7 @@ mod procstat;
 mod progress;
 mod report;
 mod stats;
+mod thread;
 mod ticker;
 mod view;
 pub mod wire;

@@ -6,7 +6,7 @@ use super::conn::{Conn, ConnError, Msg};
 use super::frame::OP_BINARY;
 use super::view::{Frame, Inflight, View};
 
-use super::worker::Ctx;
+use super::thread::Ctx;
 use crate::protocol::{encode, encode_into, ClientMsg, JoinedInfo, PlayerInput};
 use std::cell::RefCell;
 use std::rc::Rc;

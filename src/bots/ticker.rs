@@ -12,7 +12,7 @@
 //! input per tick anyway).
 
 use super::player::{self, Player};
-use super::worker::Ctx;
+use super::thread::Ctx;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -84,5 +84,50 @@ impl Ticker {
     fn fire(&self, group: usize, ctx: &Rc<Ctx>) {
         let now = Instant::now();
         self.groups.borrow_mut()[group].retain(|p| player::send_input(p, now, ctx));
+    }
+}
+
+/// A thread's tickers, one per input rate (all bots of a run share one rate unless a lobby
+/// runs another tick rate).
+pub struct Tickers {
+    list: RefCell<Vec<Rc<Ticker>>>,
+    /// This thread's ticker phase, as a fraction of a firing interval: threads take turns
+    /// rather than all firing at once.
+    offset: f64,
+}
+
+impl Tickers {
+    pub fn new(offset: f64) -> Tickers {
+        Tickers {
+            list: RefCell::new(Vec::new()),
+            offset,
+        }
+    }
+
+    /// Puts a seated bot on this thread's ticker for `rate` inputs a second (started on first
+    /// use), in phase group `group`.
+    pub fn add_player(&self, ctx: &Rc<Ctx>, p: Rc<RefCell<Player>>, rate: u16, group: usize) {
+        let found = self
+            .list
+            .borrow()
+            .iter()
+            .find(|t| t.rate() == rate)
+            .cloned();
+        let ticker = found.unwrap_or_else(|| {
+            let t = Rc::new(Ticker::new(rate));
+            self.list.borrow_mut().push(t.clone());
+            tokio::task::spawn_local(t.clone().run(ctx.clone(), self.offset));
+            t
+        });
+        ticker.add(p, group);
+    }
+
+    /// Every bot on any of these tickers.
+    pub fn players(&self) -> Vec<Rc<RefCell<Player>>> {
+        self.list
+            .borrow()
+            .iter()
+            .flat_map(|t| t.players())
+            .collect()
     }
 }

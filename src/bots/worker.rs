@@ -9,9 +9,10 @@
 
 use super::bot::{self, BotSpec};
 use super::config::BotConfig;
-use super::player::{self, Player};
-use super::stats::{Shared, ThreadStats, MEASURE};
-use super::ticker::Ticker;
+use super::player;
+use super::stats::{Shared, ThreadStats};
+use super::thread::Ctx;
+use super::ticker::Tickers;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -25,54 +26,6 @@ use tokio_util::sync::CancellationToken;
 const LEAVE_GRACE: Duration = Duration::from_secs(2);
 /// How often a thread publishes its counts for the progress line.
 const PUBLISH_EVERY: Duration = Duration::from_millis(250);
-
-/// What the bots of one thread share.
-pub struct Ctx {
-    pub cfg: Arc<BotConfig>,
-    pub shared: Arc<Shared>,
-    /// Time zero of the run: latencies are microseconds since it.
-    pub epoch: Instant,
-    /// This thread's `Shared::live` slot.
-    pub slot: usize,
-    pub stats: RefCell<ThreadStats>,
-    /// The run is over: tickers stop, bots say goodbye.
-    pub stopping: Cell<bool>,
-    /// Cancels the bots of this thread that are still connecting or joining.
-    pub setup_stop: CancellationToken,
-    tickers: RefCell<Vec<Rc<Ticker>>>,
-    /// This thread's ticker phase, as a fraction of a firing interval: threads take turns
-    /// rather than all firing at once.
-    ticker_offset: f64,
-}
-
-impl Ctx {
-    pub fn measuring(&self) -> bool {
-        self.shared.phase() == MEASURE
-    }
-
-    /// Microseconds since the run's epoch.
-    pub fn now_us(&self) -> u64 {
-        self.epoch.elapsed().as_micros() as u64
-    }
-
-    /// Puts a seated bot on this thread's ticker for `rate` inputs a second (started on first
-    /// use), in phase group `group`.
-    pub fn add_player(self: &Rc<Self>, p: Rc<RefCell<Player>>, rate: u16, group: usize) {
-        let found = self
-            .tickers
-            .borrow()
-            .iter()
-            .find(|t| t.rate() == rate)
-            .cloned();
-        let ticker = found.unwrap_or_else(|| {
-            let t = Rc::new(Ticker::new(rate));
-            self.tickers.borrow_mut().push(t.clone());
-            tokio::task::spawn_local(t.clone().run(self.clone(), self.ticker_offset));
-            t
-        });
-        ticker.add(p, group);
-    }
-}
 
 /// Starts `threads` bot threads and deals `specs` out to them in turn (so a lobby's bots spread
 /// over the threads). Each thread runs its bots until `stop`, then says goodbye for all of
@@ -142,23 +95,21 @@ async fn run_thread(seed: CtxSeed, specs: Vec<BotSpec>, stop: CancellationToken)
         stats: RefCell::new(ThreadStats::new(live_latency)),
         stopping: Cell::new(false),
         setup_stop: CancellationToken::new(),
-        tickers: RefCell::new(Vec::new()),
-        ticker_offset: seed.ticker_offset,
     });
+    let tickers = Rc::new(Tickers::new(seed.ticker_offset));
     let publisher = ctx
         .cfg
         .progress
         .then(|| tokio::task::spawn_local(publish(ctx.clone())));
     let bots: Vec<_> = specs
         .into_iter()
-        .map(|spec| tokio::task::spawn_local(bot::run_bot(spec, ctx.clone())))
+        .map(|spec| tokio::task::spawn_local(bot::run_bot(spec, ctx.clone(), tickers.clone())))
         .collect();
 
     stop.cancelled().await;
     ctx.stopping.set(true);
     ctx.setup_stop.cancel();
-    let tickers = ctx.tickers.borrow().clone();
-    for p in tickers.iter().flat_map(|t| t.players()) {
+    for p in tickers.players() {
         player::leave(&p, &ctx);
     }
     // Every bot waits for the server's close at the same time, so the whole goodbye takes one

@@ -1,7 +1,7 @@
 //! `/echo` (off unless `server.echo_route`): every message back as it came, for the Autobahn
 //! conformance suite, through the same reader, writer and close handshake as `/ws`.
 
-use super::task::wait;
+use super::wait::wait;
 use super::{close, Link, Live};
 use std::future::Future;
 use std::pin::Pin;

@@ -19,6 +19,7 @@ mod reading;
 mod requests;
 mod socket;
 mod task;
+mod wait;
 pub mod writer;
 
 pub use portable::{Moving, Pending, Session};

@@ -7,6 +7,7 @@ use super::echo;
 use super::flood::FloodGuard;
 use super::portable::{Moving, Pending, Session};
 use super::socket::Socket;
+use super::wait::{wait, NetsimTimer};
 use super::writer::Conn;
 use super::{bounds, ws_config, Exit, Link, Live};
 use crate::netsim::NetSim;
@@ -17,14 +18,9 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Instant;
-use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketContext};
 use tracing::{debug, Instrument};
-
-/// With `[netsim]`: wakes the task when the next delayed frame is due.
-type NetsimTimer = Option<Pin<Box<Sleep>>>;
 
 /// What the task does before its loop.
 enum Start {
@@ -184,39 +180,6 @@ fn settle(link: &Link) -> Result<(), Exit> {
         .socket()
         .set_polled(reading || link.conn.has_unsent())
         .map_err(|_| Exit::Gone)
-}
-
-/// Sleeps until there is something to do: a signal, the socket readable (when the task reads it
-/// and the client is reading its answers), writable (when bytes are held), or a delayed frame due.
-pub(super) async fn wait(link: &Link, timer: &mut NetsimTimer) {
-    let conn = &link.conn;
-    let reading = link.live.borrow().lobby.is_none();
-    let due = conn.netsim_due();
-    if let Some(at) = due {
-        let deadline = tokio::time::Instant::from_std(at);
-        match timer {
-            Some(t) => t.as_mut().reset(deadline),
-            None => *timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
-        }
-    }
-    std::future::poll_fn(|cx| {
-        if conn.poll_signal(cx).is_ready() {
-            return Poll::Ready(());
-        }
-        if reading && !conn.backlogged() && conn.socket().poll_readable(cx).is_ready() {
-            return Poll::Ready(());
-        }
-        if conn.has_unsent() && conn.socket().poll_writable(cx).is_ready() {
-            return Poll::Ready(());
-        }
-        if let (Some(_), Some(t)) = (due, timer.as_mut()) {
-            if t.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
-            }
-        }
-        Poll::Pending
-    })
-    .await
 }
 
 /// The session is over here: out of its lobby, then closed, or on its way to another shard.
