@@ -58,7 +58,7 @@ fn fanout_write(c: &mut Criterion) {
         let bare: Vec<TcpStream> = servers.iter().map(|s| s.try_clone().unwrap()).collect();
         let bounds = Bounds {
             events: 72,
-            replies: 8,
+            backlog: 8,
         };
         // A lobby member's socket as the tick writes it: non-blocking, out of any reactor.
         let conns: Vec<Rc<Conn>> = servers

@@ -74,6 +74,7 @@ pub struct Metrics {
     pub full_snapshots: Counter,
     pub decode_errors: ShardedCounter,
     pub inputs_dropped: ShardedCounter,
+    pub stale_inputs: Counter,
     pub slow_client_kicks: Counter,
     pub rejected_connections: Counter,
     pub lobby_panics: Counter,
@@ -105,6 +106,7 @@ impl Metrics {
             full_snapshots: Counter::default(),
             decode_errors: ShardedCounter::default(),
             inputs_dropped: ShardedCounter::default(),
+            stale_inputs: Counter::default(),
             slow_client_kicks: Counter::default(),
             rejected_connections: Counter::default(),
             lobby_panics: Counter::default(),
@@ -176,6 +178,11 @@ impl Metrics {
             "inputs_dropped",
             "Client messages dropped by rate limits or a full lobby inbox",
             m.inputs_dropped.clone(),
+        );
+        reg.register(
+            "stale_inputs",
+            "Inputs ignored because their sequence number was not newer than one already taken",
+            m.stale_inputs.clone(),
         );
         reg.register(
             "slow_client_kicks",

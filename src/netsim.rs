@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 /// How long a "lost" frame waits for its retransmission (a typical minimum TCP RTO).
 const RETRANSMIT: Duration = Duration::from_millis(200);
-/// Frames one connection may have in flight on the simulated link; past it the oldest (stale)
-/// goes, and new snapshots are refused as if the socket were full.
+/// Frames one connection may have in flight on the simulated link: past it snapshots and events
+/// are refused as if the socket were full, and the client's messages are no longer read (the
+/// connection's writer keeps to it; nothing already queued is dropped, which would break the
+/// client's deltas).
 const CAPACITY: usize = 256;
 
 pub struct NetSim {
@@ -49,9 +51,6 @@ impl NetSim {
         }
         if let Some((last, _)) = self.queue.back() {
             due = due.max(*last);
-        }
-        if self.queue.len() >= CAPACITY {
-            self.queue.pop_front();
         }
         self.queue.push_back((due, frame));
     }

@@ -5,8 +5,8 @@
 mod common;
 
 use common::raw::{
-    client_frame, close_among, hello_frame, raw_upgrade, raw_upgrade_on, read_head, server_frames,
-    upgrade_request,
+    client_frame, close_among, hello_frame, raw_recv, raw_upgrade, raw_upgrade_on, read_head,
+    server_frames, upgrade_request,
 };
 use common::{await_error_code, close_of, small_buffer_client, within, TestServer};
 use futures_util::{SinkExt, StreamExt};
@@ -436,6 +436,66 @@ async fn a_client_that_asks_but_never_reads_is_closed_at_the_idle_timeout() {
         // It reads nothing, so the server's writes to it stall; the idle timeout still ends it.
         let metrics = server.metrics.clone();
         until(|| metrics.connections.get() == 0).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_its_answers_late_still_gets_every_one() {
+    // No pings to stir anything: only the client reading may get the rest answered. One held
+    // frame is enough to stop reading the client.
+    let server = TestServer::with(|c| {
+        c.limits.idle_timeout = Duration::from_secs(120);
+        c.limits.socket_send_buffer = 4096;
+        c.limits.outbound_queue = 1;
+        c.limits.messages_per_second = 10_000;
+        c.limits.message_burst = 10_000;
+    })
+    .await;
+    within(30, async {
+        // A hundred public lobbies: each list is about 5 KB.
+        for i in 0..100 {
+            server
+                .registry
+                .create(
+                    format!("a lobby with a long name, {i:04}"),
+                    tickrelay::game::GameKind::Walkers,
+                    0,
+                    true,
+                )
+                .unwrap();
+        }
+        let sock = TcpSocket::new_v4().unwrap();
+        sock.set_recv_buffer_size(4096).unwrap();
+        let mut late = raw_upgrade_on(server.addr, sock).await;
+        // Forty requests in one small write: the server takes them off the socket in one read,
+        // so what it has not answered yet waits in its buffer, not on the socket.
+        let list = client_frame(
+            2,
+            &tickrelay::protocol::encode(&ClientMsg::ListLobbies { game: None }),
+        );
+        let mut burst = hello_frame("late");
+        for _ in 0..40 {
+            burst.extend_from_slice(&list);
+        }
+        assert!(burst.len() < 512);
+        late.write_all(&burst).await.unwrap();
+        // Nothing read until the server has queued two answers (10 KB, more than the sockets
+        // take): it holds the rest of one back, and so stops reading the requests.
+        while server.metric("tickrelay_frames_out_total").await < 3.0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Reading now is all it takes: every request is answered, none waits for more input.
+        assert!(matches!(
+            raw_recv(&mut late).await,
+            ServerMsg::Welcome { .. }
+        ));
+        for i in 0..40 {
+            match raw_recv(&mut late).await {
+                ServerMsg::LobbyList(l) => assert_eq!(l.len(), 100),
+                other => panic!("answer {i}: {other:?}"),
+            }
+        }
     })
     .await;
 }

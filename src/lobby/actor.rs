@@ -32,6 +32,9 @@ pub struct LobbyCell {
     links: HashMap<SessionId, Rc<dyn MemberLink>>,
     directory: Arc<dyn Directory>,
     run: LobbyRun,
+    /// A call into the lobby is under way; still set after it, the call panicked part-way and
+    /// the state may be half-changed (the lobby then ends, as for a panic in its tick).
+    busy: bool,
     ended: bool,
     /// Players last published to the registry, the metrics and the shard's load.
     players_reported: u16,
@@ -49,8 +52,10 @@ impl Sink for Links<'_> {
         self.0.get(&to).ok_or(SendError::Closed)?.send_event(frame)
     }
 
+    /// Tells the connection; it stops routing here when the lobby's `Detached` effect is applied
+    /// (the one way a link leaves).
     fn kick(&mut self, to: SessionId, code: CloseCode) {
-        if let Some(o) = self.0.remove(&to) {
+        if let Some(o) = self.0.get(&to) {
             o.kick(code);
         }
     }
@@ -63,13 +68,23 @@ impl LobbyCell {
             links: HashMap::new(),
             directory,
             run,
+            busy: false,
             ended: false,
             players_reported: 0,
         }
     }
 
-    pub fn state(&self) -> &LobbyState {
-        &self.state
+    /// Runs one call into the lobby's state, marked busy while it runs (see `busy`).
+    fn call<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.busy = true;
+        let r = f(self);
+        self.busy = false;
+        r
+    }
+
+    /// A call into the lobby panicked part-way: its state cannot be trusted.
+    pub fn failed(&self) -> bool {
+        self.busy
     }
 
     pub fn join(
@@ -80,13 +95,15 @@ impl LobbyCell {
         token: Option<String>,
         link: Rc<dyn MemberLink>,
     ) -> Result<JoinOk, JoinError> {
-        let r = self.state.join(session, name, spectate, token);
-        if r.is_ok() {
-            self.links.insert(session, link);
-        }
-        self.apply_effects();
-        self.publish();
-        r
+        self.call(|c| {
+            let r = c.state.join(session, name, spectate, token);
+            if r.is_ok() {
+                c.links.insert(session, link);
+            }
+            c.apply_effects();
+            c.publish();
+            r
+        })
     }
 
     pub fn resume(
@@ -96,47 +113,55 @@ impl LobbyCell {
         new_token: String,
         link: Rc<dyn MemberLink>,
     ) -> Result<JoinOk, JoinError> {
-        let r = self
-            .state
-            .resume(session, old_token, new_token, &mut Links(&mut self.links));
-        // Effects first: the connection it replaced must stop routing here before this one starts.
-        self.apply_effects();
-        if r.is_ok() {
-            self.links.insert(session, link);
-        }
-        r
+        self.call(|c| {
+            let r = c
+                .state
+                .resume(session, old_token, new_token, &mut Links(&mut c.links));
+            // Effects first: the connection it replaced must stop routing here before this one
+            // starts.
+            c.apply_effects();
+            if r.is_ok() {
+                c.links.insert(session, link);
+            }
+            r
+        })
     }
 
     pub fn leave(&mut self, member: usize, session: SessionId) {
-        self.state.leave(member, session);
-        self.links.remove(&session);
-        self.apply_effects();
-        self.publish();
+        self.call(|c| {
+            c.state.leave(member, session);
+            c.links.remove(&session);
+            c.apply_effects();
+            c.publish();
+        })
     }
 
     pub fn disconnected(&mut self, member: usize, session: SessionId) {
-        self.state.disconnected(member, session);
-        self.links.remove(&session);
-        self.apply_effects();
-        self.publish();
+        self.call(|c| {
+            c.state.disconnected(member, session);
+            c.links.remove(&session);
+            c.apply_effects();
+            c.publish();
+        })
     }
 
     pub fn input(&mut self, member: usize, session: SessionId, input: PlayerInput) {
-        self.state.input(member, session, input);
+        self.call(|c| c.state.input(member, session, input))
     }
 
     pub fn chat(&mut self, member: usize, session: SessionId, text: &str) {
-        self.state
-            .chat(member, session, text, &mut Links(&mut self.links));
+        self.call(|c| {
+            c.state
+                .chat(member, session, text, &mut Links(&mut c.links))
+        })
     }
 
     pub fn restart(&mut self, member: usize, session: SessionId) {
-        self.state
-            .restart(member, session, &mut Links(&mut self.links));
+        self.call(|c| c.state.restart(member, session, &mut Links(&mut c.links)))
     }
 
     pub fn resync(&mut self, member: usize, session: SessionId) {
-        self.state.resync(member, session);
+        self.call(|c| c.state.resync(member, session))
     }
 
     /// Every connected member's link, for the tick to read them before the lobby is taken: in
@@ -269,14 +294,22 @@ pub async fn run(lobby: SharedLobby) {
             // What everyone sent since the last tick, read now: inputs land in their queues.
             lobby.borrow().links_into(&mut links);
             for l in &links {
-                // One client's messages must not take its lobby down: should handling them ever
-                // panic, that connection alone is closed (1011) and the tick goes on.
-                if std::panic::catch_unwind(AssertUnwindSafe(|| l.pump())).is_err() {
+                // One client's messages must not take its lobby down: should handling them panic,
+                // that connection alone is closed (1011) and the tick goes on. Unless the panic
+                // came from inside the lobby: then the lobby ends, as for a panic in its tick.
+                if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| l.pump())) {
+                    if lobby.borrow().failed() {
+                        std::panic::resume_unwind(panic);
+                    }
                     error!("handling a member's messages panicked; closing its connection");
                     l.kick(CloseCode::InternalError);
                 }
             }
             links.clear();
+            if lobby.borrow().failed() {
+                // A session's call into the lobby (from its own task) panicked part-way.
+                panic!("a call into the lobby panicked part-way; its state cannot be trusted");
+            }
             let (stats, closed) = {
                 let mut cell = lobby.borrow_mut();
                 (cell.tick(), cell.state.is_closed())
@@ -321,6 +354,7 @@ fn report(m: &Metrics, s: &LobbyStats) {
     m.frames_out.inc_by(s.frames_sent);
     m.bytes_out.inc_by(s.bytes_sent);
     m.slow_client_kicks.inc_by(s.slow_kicks);
+    m.stale_inputs.inc_by(s.stale_inputs);
 }
 
 #[cfg(test)]

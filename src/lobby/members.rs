@@ -74,10 +74,12 @@ impl ChatBucket {
     /// `second` is a second in ticks.
     pub fn take(&mut self, now: Tick, burst: u32, refill: u32, second: u32) -> ChatAllowance {
         let refill = refill.max(1);
-        let periods = now.0.saturating_sub(self.refill_at.0) / refill;
+        // Wrapping, as every tick difference: after the counter wraps the bucket still refills.
+        let periods = now.0.wrapping_sub(self.refill_at.0) / refill;
         if periods > 0 {
-            self.tokens = (self.tokens + periods).min(burst);
-            self.refill_at = Tick(self.refill_at.0 + periods * refill);
+            self.tokens = self.tokens.saturating_add(periods).min(burst);
+            // periods * refill is at most the (wrapped) difference: it fits.
+            self.refill_at = Tick(self.refill_at.0.wrapping_add(periods * refill));
         }
         if self.tokens > 0 {
             self.tokens -= 1;
@@ -318,5 +320,15 @@ mod tests {
             ChatAllowance::Refuse,
             "a second since"
         );
+    }
+
+    #[test]
+    fn chat_refills_across_the_tick_counter_wrapping() {
+        let start = Tick(u32::MAX - 10);
+        let mut c = ChatBucket::new(1, start);
+        assert_eq!(c.take(start, 1, 30, 30), ChatAllowance::Send);
+        assert_eq!(c.take(start, 1, 30, 30), ChatAllowance::Refuse);
+        // 30 ticks later the counter has wrapped past zero: one token is back.
+        assert_eq!(c.take(Tick(19), 1, 30, 30), ChatAllowance::Send);
     }
 }

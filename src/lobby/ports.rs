@@ -32,12 +32,12 @@ pub trait Sink {
 
 /// A member's connection as the lobby's actor holds it: read by the tick, then written by it.
 ///
-/// Implemented by the session. Every call returns at once: a socket that cannot take a frame now
-/// says `Full`, and nothing is ever awaited on the tick path.
+/// Implemented by the session. Nothing here ever waits: a socket that cannot take a frame now says
+/// `Full`, and a read takes what has arrived, up to a budget.
 pub trait MemberLink {
-    /// Reads and handles everything the client sent since the last tick (its inputs reach the
-    /// lobby through [`crate::lobby::LobbyCell`]'s methods, on this same thread). The tick calls
-    /// it before the lobby steps, and never while it holds the lobby.
+    /// Reads and handles what the client sent since the last tick, up to a budget (its inputs
+    /// reach the lobby through [`crate::lobby::LobbyCell`]'s methods, on this same thread). The
+    /// tick calls it before the lobby steps, and never while it holds the lobby.
     fn pump(&self);
     /// A snapshot (or `Joined`, `Roster`): written now, or refused with `Full`.
     fn send(&self, frame: &Frame) -> Result<(), SendError>;

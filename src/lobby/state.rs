@@ -51,6 +51,8 @@ pub struct LobbyState {
     fanout: FanOut,
     effects: Vec<Effect>,
     empty_since: Option<Tick>,
+    /// When the round was last restarted (restarts are limited to one a second).
+    restarted_at: Option<Tick>,
     closed: bool,
     stats: LobbyStats,
     input_buffer: usize,
@@ -71,6 +73,7 @@ impl LobbyState {
             fanout: FanOut::new(),
             effects: Vec::new(),
             empty_since: Some(Tick(0)),
+            restarted_at: None,
             closed: false,
             stats: LobbyStats::default(),
             settings,
@@ -79,10 +82,6 @@ impl LobbyState {
 
     pub fn settings(&self) -> &LobbySettings {
         &self.settings
-    }
-
-    pub fn tick_count(&self) -> Tick {
-        self.tick
     }
 
     pub fn players(&self) -> u16 {
@@ -111,7 +110,7 @@ impl LobbyState {
         self.history.get(tick)
     }
 
-    /// Every member's current session (the actor closes them when the lobby ends).
+    /// Every connected member's session, in the order the fan-out writes to them.
     pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
         self.members
             .iter()
@@ -347,6 +346,20 @@ impl LobbyState {
             let _ = sink.send_event(session, &frame);
             return;
         }
+        let second = u32::from(self.settings.tick_rate);
+        if self
+            .restarted_at
+            .is_some_and(|t| self.tick.0.wrapping_sub(t.0) < second)
+        {
+            // Every restart is an event for every member: a host must not make it a flood.
+            let frame = self.fanout.frame(&ServerMsg::error(
+                ErrorCode::RateLimited,
+                "the round was restarted less than a second ago",
+            ));
+            let _ = sink.send_event(session, &frame);
+            return;
+        }
+        self.restarted_at = Some(self.tick);
         self.game.restart(self.tick);
         self.lobby_event(LobbyEventKind::RoundRestarted, p, &name);
     }
@@ -873,6 +886,25 @@ mod tests {
         l.restart(a.member, s(1), &mut sink);
         l.tick(&mut sink);
         assert!(sink.take(s(2)).iter().any(|m| matches!(
+            m,
+            ServerMsg::LobbyEvent {
+                kind: LobbyEventKind::RoundRestarted,
+                ..
+            }
+        )));
+        // Once a second at most: a host cannot flood everyone with restarts.
+        sink.take(s(1));
+        l.restart(a.member, s(1), &mut sink);
+        assert!(
+            matches!(&sink.take(s(1))[..], [ServerMsg::Error { code, .. }] if *code == ErrorCode::RateLimited.as_u16())
+        );
+        for _ in 0..30 {
+            l.tick(&mut sink);
+        }
+        sink.take(s(1));
+        l.restart(a.member, s(1), &mut sink);
+        l.tick(&mut sink);
+        assert!(sink.take(s(1)).iter().any(|m| matches!(
             m,
             ServerMsg::LobbyEvent {
                 kind: LobbyEventKind::RoundRestarted,

@@ -53,8 +53,9 @@ impl Frame {
     }
 }
 
-/// A reusable buffer that encodes a payload behind reserved header room, then frames it in place:
-/// the header is written right-aligned into that room, so neither payload nor header is moved.
+/// A reusable buffer that encodes a payload behind reserved header room and writes the header
+/// right-aligned into that room, so the payload is never moved to make room for it; the finished
+/// frame is then copied out once, into the shared bytes every socket gets.
 #[derive(Debug)]
 pub struct FrameBuf {
     buf: Vec<u8>,

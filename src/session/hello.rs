@@ -2,6 +2,7 @@
 //! versions must match, then `Welcome` (and, with a reconnect token, the seat it resumes).
 
 use super::names::{clean_text, new_token};
+use super::reading::{Pass, READ_BUDGET};
 use super::{Exit, Live};
 use crate::protocol::{
     decode_client, ClientMsg, CloseCode, ErrorCode, ServerMsg, MAX_NAME_LEN, PROTOCOL_VERSION,
@@ -9,16 +10,27 @@ use crate::protocol::{
 use tracing::error;
 
 impl Live {
-    /// Reads what the socket holds up to the hello: `true` once it has been answered, `false`
-    /// while it has not come yet.
-    pub(super) fn hello_step(&mut self) -> Result<bool, Exit> {
+    /// Reads what the socket holds up to the hello: `None` once it has been answered, or how
+    /// the pass ended while it has not come yet.
+    pub(super) fn hello_step(&mut self) -> Result<Option<Pass>, Exit> {
         self.check_signals()?;
-        while let Some(msg) = self.try_message()? {
+        // Before its hello a client gets nothing but answers to its pings: not reading them stops
+        // it being read, as later, and so does the budget.
+        let mut budget = READ_BUDGET;
+        while !self.conn.backlogged() {
+            if budget == 0 {
+                self.flush()?;
+                return Ok(Some(Pass::More));
+            }
+            let Some(msg) = self.try_message()? else {
+                break;
+            };
+            budget -= 1;
             let Some(bytes) = self.admit_frame(msg)? else {
                 continue;
             };
             return match decode_client(&bytes) {
-                Ok(ClientMsg::Hello(h)) => self.on_hello(h).map(|()| true),
+                Ok(ClientMsg::Hello(h)) => self.on_hello(h).map(|()| None),
                 Ok(other) => {
                     self.error(
                         ErrorCode::NotAllowed,
@@ -34,7 +46,7 @@ impl Live {
             };
         }
         self.flush()?;
-        Ok(false)
+        Ok(Some(Pass::Done))
     }
 
     fn on_hello(&mut self, h: crate::protocol::Hello) -> Result<(), Exit> {

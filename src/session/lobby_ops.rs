@@ -260,9 +260,10 @@ impl Live {
             });
         };
         let Some(link) = self.link() else {
+            // Only while the session itself is being let go: nothing to join with.
             return Err(JoinError {
-                code: ErrorCode::LobbyNotFound,
-                message: "that lobby has closed".into(),
+                code: ErrorCode::Overloaded,
+                message: "this connection is closing".into(),
             });
         };
         let ok = cell.borrow_mut().join(

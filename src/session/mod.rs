@@ -57,7 +57,7 @@ pub fn ws_config(limits: &crate::config::Limits) -> WebSocketConfig {
 fn bounds(limits: &crate::config::Limits) -> Bounds {
     Bounds {
         events: limits.outbound_queue + EVENT_HEADROOM,
-        replies: limits.outbound_queue.max(1),
+        backlog: limits.outbound_queue.max(1),
     }
 }
 
@@ -106,9 +106,7 @@ impl MemberLink for Link {
     fn pump(&self) {
         // Never re-entered: the task never calls into a lobby that pumps it, and the tick reads
         // each member once, holding nothing of the lobby.
-        if let Ok(mut live) = self.live.try_borrow_mut() {
-            live.pump();
-        }
+        self.live.borrow_mut().pump();
     }
 
     fn send(&self, frame: &Frame) -> Result<(), SendError> {

@@ -8,46 +8,89 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::debug;
 
+/// Messages one pass reads at most. A client that sends faster than it is read must not hold its
+/// shard's thread (a lobby's tick reads every member in turn): what is left waits for the next
+/// pass, and for the flood guard.
+pub const READ_BUDGET: u32 = 32;
+
+/// What a pass over a connection's messages left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Everything the socket held was read (or the client is not reading its answers).
+    Done,
+    /// The budget ran out with messages still waiting: read again soon, without waiting for
+    /// the socket (their bytes may already be off it).
+    More,
+}
+
 impl Live {
-    /// The task's pass after a wake-up: signals, then (outside a lobby) every message there is,
+    /// The task's pass after a wake-up: signals, then (outside a lobby) the messages there are,
     /// then what is held for the client. Inside a lobby, its tick does the reading.
-    pub(super) fn step(&mut self) -> Result<(), Exit> {
+    pub(super) fn step(&mut self) -> Result<Pass, Exit> {
         if let Some(exit) = self.exit.take() {
             return Err(exit);
         }
         self.check_signals()?;
-        while self.lobby.is_none() && !self.conn.backlogged() {
+        let mut budget = READ_BUDGET;
+        loop {
+            let stopped_backlogged = self.read_some(&mut budget)?;
+            self.flush()?;
+            if budget == 0 {
+                return Ok(Pass::More);
+            }
+            // The answers drained: messages the backlog left in tungstenite's buffer must be read
+            // now (their bytes are off the socket: no readiness will come for them).
+            if !stopped_backlogged || self.conn.backlogged() {
+                return Ok(Pass::Done);
+            }
+        }
+    }
+
+    /// Reads and handles messages (outside a lobby) until none is left, the budget runs out, or
+    /// the client stops reading its answers: `true` in that last case.
+    fn read_some(&mut self, budget: &mut u32) -> Result<bool, Exit> {
+        while self.lobby.is_none() && *budget > 0 {
+            if self.conn.backlogged() {
+                return Ok(true);
+            }
             let Some(msg) = self.try_message()? else {
                 break;
             };
-            self.on_message(msg)?;
+            *budget -= 1;
+            self.on_message(msg, budget)?;
         }
-        self.flush()
+        Ok(false)
     }
 
-    /// The lobby's tick reading this member: every message since the last tick, handled on the
-    /// spot (an input is a push onto the member's queue). Whatever only the task can do (an end,
-    /// a leave, which hands the reading back to it) is left for it, and it is woken.
+    /// The lobby's tick reading this member: what it sent since the last tick (within the
+    /// budget), handled on the spot (an input is a push onto the member's queue). What only the
+    /// task can do (an end; a leave, which hands the reading back to it) is left for it, and it
+    /// is woken for it.
     pub(super) fn pump(&mut self) {
         if self.exit.is_some() || self.lobby.is_none() || self.conn.kicked().is_some() {
             return;
         }
         self.conn.socket().rearm();
-        while !self.conn.backlogged() {
+        let mut budget = READ_BUDGET;
+        while budget > 0 && !self.conn.backlogged() {
             let next = match self.try_message() {
-                Ok(Some(msg)) => self.on_message(msg),
+                Ok(Some(msg)) => {
+                    budget -= 1;
+                    self.on_message(msg, &mut budget)
+                }
                 Ok(None) => return,
                 Err(exit) => Err(exit),
             };
             if let Err(exit) = next {
                 self.exit = Some(exit);
-                break;
+                self.conn.raise();
+                return;
             }
             if self.lobby.is_none() {
-                break;
+                self.conn.raise();
+                return;
             }
         }
-        self.conn.raise();
     }
 
     /// Kicks, the socket failing, the lobby ending, and frames whose simulated delay is over.

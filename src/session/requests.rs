@@ -13,13 +13,19 @@ use tokio_tungstenite::tungstenite::Message;
 use tracing::debug;
 
 impl Live {
-    /// Handles one message from the socket.
-    pub(super) fn on_message(&mut self, msg: Message) -> Result<(), Exit> {
+    /// Handles one message from the socket. A request that costs more than a message's worth
+    /// (a lobby list) takes the rest of the pass's `budget`.
+    pub(super) fn on_message(&mut self, msg: Message, budget: &mut u32) -> Result<(), Exit> {
         let Some(bytes) = self.admit_frame(msg)? else {
             return Ok(());
         };
         match decode_client(&bytes) {
-            Ok(m) => self.dispatch(m),
+            Ok(m) => {
+                if matches!(m, ClientMsg::ListLobbies { .. }) {
+                    *budget = 0;
+                }
+                self.dispatch(m)
+            }
             Err(e) => self.on_decode_error(e),
         }
     }
@@ -30,12 +36,14 @@ impl Live {
             Message::Binary(b) => b,
             Message::Text(_) => return Err(Exit::Close(CloseCode::UnsupportedData)),
             Message::Close(_) => return Err(Exit::ClientClosed),
-            // tungstenite answers pings itself and pongs only prove the client is alive, but
-            // both cost us work: they share the rate limit with everything else.
+            // tungstenite answers a ping itself (also one the flood guard then drops) and a pong
+            // only proves the client is alive, but both cost us work: they count against the
+            // rate limit with everything else, so a ping flood is closed like any other.
             Message::Ping(_) | Message::Pong(_) => {
                 self.admit()?;
                 return Ok(None);
             }
+            // Raw frames are what tungstenite writes, never what it reads.
             Message::Frame(_) => return Ok(None),
         };
         let (m, shard) = (&self.shard.ctx.metrics, self.shard.index);

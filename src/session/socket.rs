@@ -41,10 +41,6 @@ impl Socket {
         })
     }
 
-    pub fn is_polled(&self) -> bool {
-        matches!(*self.inner.borrow(), Inner::Polled(_))
-    }
-
     /// Registers the socket with the shard's reactor (`true`) or takes it out (`false`).
     pub fn set_polled(&self, polled: bool) -> io::Result<()> {
         let mut inner = self.inner.borrow_mut();

@@ -6,12 +6,13 @@ use super::close;
 use super::echo;
 use super::flood::FloodGuard;
 use super::portable::{Moving, Pending, Session};
+use super::reading::Pass;
 use super::socket::Socket;
 use super::wait::{wait, NetsimTimer};
 use super::writer::Conn;
 use super::{bounds, ws_config, Exit, Link, Live};
 use crate::netsim::NetSim;
-use crate::shard::handle::{Incoming, Route, ShardMsg};
+use crate::shard::handle::{Incoming, Route};
 use crate::shard::local::Shard;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -133,10 +134,55 @@ async fn drive(link: Rc<Link>, start: Start) {
     debug!("connected");
     let shard = link.live.borrow().shard.clone();
     let key = shard.add_conn(link.conn.clone());
+    let mut hold = Hold {
+        shard,
+        key,
+        link: Some(link),
+    };
     let mut timer = None;
-    let exit = run(&link, start, &mut timer).await;
-    shard.remove_conn(key);
+    let exit = match &hold.link {
+        Some(link) => run(link, start, &mut timer).await,
+        None => return,
+    };
+    let Some(link) = hold.link.take() else {
+        return;
+    };
+    drop(hold);
     end(link, exit).await;
+}
+
+/// A session's place on its shard while its task runs. Dropped on the normal way out, it takes
+/// the connection out of the shard's table; dropped by a panic, it also lets go of what the
+/// session held, so nothing stays behind: its lobby counts it disconnected, the gauge lets it
+/// go, and its socket closes with the last reference.
+struct Hold {
+    shard: Rc<Shard>,
+    key: usize,
+    link: Option<Rc<Link>>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.shard.remove_conn(self.key);
+        if let Some(link) = self.link.take() {
+            abandon(&link);
+        }
+    }
+}
+
+/// Lets go of a session that cannot end the usual way: out of its lobby, out of the gauge.
+fn abandon(link: &Link) {
+    let Ok(mut live) = link.live.try_borrow_mut() else {
+        return;
+    };
+    if let Some(l) = live.lobby.take() {
+        if let Ok(mut cell) = l.cell.try_borrow_mut() {
+            cell.disconnected(l.member, live.s.id);
+        }
+    }
+    if std::mem::take(&mut live.s.counted) {
+        live.shard.ctx.metrics.connections.dec();
+    }
 }
 
 async fn run(link: &Link, start: Start, timer: &mut NetsimTimer) -> Exit {
@@ -144,15 +190,14 @@ async fn run(link: &Link, start: Start, timer: &mut NetsimTimer) -> Exit {
         // The hello, straight-line: nothing else is read until it has come.
         Start::Hello => loop {
             let said = link.live.borrow_mut().hello_step();
-            match said {
-                Ok(true) => break,
-                Ok(false) => {}
+            let pass = match said {
+                Ok(None) => break,
+                Ok(Some(pass)) => pass,
                 Err(exit) => return exit,
-            }
-            if let Err(exit) = settle(link) {
+            };
+            if let Err(exit) = rest(link, pass, timer).await {
                 return exit;
             }
-            wait(link, timer).await;
         },
         Start::Perform(then) => {
             if let Err(exit) = link.live.borrow_mut().perform(then) {
@@ -162,14 +207,25 @@ async fn run(link: &Link, start: Start, timer: &mut NetsimTimer) -> Exit {
     }
     loop {
         let stepped = link.live.borrow_mut().step();
-        if let Err(exit) = stepped {
+        let pass = match stepped {
+            Ok(pass) => pass,
+            Err(exit) => return exit,
+        };
+        if let Err(exit) = rest(link, pass, timer).await {
             return exit;
         }
-        if let Err(exit) = settle(link) {
-            return exit;
-        }
-        wait(link, timer).await;
     }
+}
+
+/// Between two passes: after one that used its whole budget, let the shard's other tasks run and
+/// go again; else wait for something to do.
+async fn rest(link: &Link, pass: Pass, timer: &mut NetsimTimer) -> Result<(), Exit> {
+    settle(link)?;
+    match pass {
+        Pass::More => tokio::task::yield_now().await,
+        Pass::Done => wait(link, timer).await,
+    }
+    Ok(())
 }
 
 /// Keeps the socket in the shard's reactor only while the task must wait on it: to read outside
@@ -199,9 +255,13 @@ fn wind_up(link: Rc<Link>, exit: Exit) -> Option<Pin<Box<dyn Future<Output = ()>
         l.cell.borrow_mut().disconnected(l.member, id);
     }
     // Nothing else holds the session now (its lobby has let go of it).
-    let Ok(link) = Rc::try_unwrap(link) else {
-        debug!("session still shared at its end; dropping it");
-        return None;
+    let link = match Rc::try_unwrap(link) {
+        Ok(link) => link,
+        Err(shared) => {
+            debug!("session still shared at its end; letting it go without a close");
+            abandon(&shared);
+            return None;
+        }
     };
     let Link { conn, live } = link;
     drop(conn);
@@ -234,16 +294,18 @@ fn travel(live: Live, to: usize, then: Pending) {
         return;
     };
     debug!(to, ?then, "moving to the lobby's shard");
-    shard.ctx.shards.send(
-        to,
-        ShardMsg::Arrive(Box::new(Moving {
-            session: s,
-            stream,
-            held,
-            netsim,
-            then,
-        })),
-    );
+    let counted = s.counted;
+    let moving = Box::new(Moving {
+        session: s,
+        stream,
+        held,
+        netsim,
+        then,
+    });
+    // Refused only by a shard that has stopped (shutdown): the socket closes with the message.
+    if shard.ctx.shards.arrive(to, moving).is_err() && counted {
+        shard.ctx.metrics.connections.dec();
+    }
 }
 
 /// Closes the socket as `exit` says and lets the connection go.

@@ -3,10 +3,11 @@
 //!
 //! The happy path is one non-blocking `write` of a frame that was framed once for everyone (the
 //! lobby calls [`Conn::send`] straight from its tick: no task wake-up, no copy). Only a socket that
-//! takes part of a frame, or none of it, gets the slow path: the unsent rest is held here (shared
-//! bytes, never copied), the session's task is woken to flush it on writable readiness, and until
-//! it drains further snapshots are refused (`Full`: skipped, never queued behind). Events, replies
-//! and control frames are held behind it, bounded, so a pong can never overtake a queued frame.
+//! takes part of a frame, or none of it, gets the slow path. A snapshot it refuses whole is
+//! skipped (`Full`: never queued behind). Any other unsent bytes (the rest of a frame, or a whole
+//! event, reply or control frame) are held here (shared bytes, never copied) and the session's
+//! task is woken to flush them on writable readiness; until they drain, snapshots are skipped and
+//! events are held behind them, bounded, so a pong can never overtake a queued frame.
 
 use super::socket::Socket;
 use crate::lobby::SendError;
@@ -30,9 +31,10 @@ pub struct Bounds {
     /// Lobby events and chat held past this many frames are refused (the lobby then resends the
     /// roster): a burst fits, a client that never reads cannot grow it.
     pub events: usize,
-    /// The session stops reading a client's requests while this many frames are held for it: a
-    /// client that asks and never reads the answers stops being heard (and then times out).
-    pub replies: usize,
+    /// The session stops reading a client's messages while this many frames of any kind are held
+    /// for it: a client that asks and never reads the answers stops being heard (and then times
+    /// out).
+    pub backlog: usize,
 }
 
 /// What a frame is, for the held-frames policy.
@@ -103,15 +105,11 @@ impl Conn {
         &self.sock
     }
 
-    /// Frames held in user space (the unsent rest of one counts as one).
-    pub fn held(&self) -> usize {
-        let out = self.out.borrow();
-        out.held.len() + out.netsim.as_ref().map_or(0, NetSim::len)
-    }
-
-    /// True while the session should not read more requests: the client is not reading answers.
+    /// True while the session should not read more requests: the client is not reading what it
+    /// is sent (or, with `[netsim]`, the simulated link is full).
     pub fn backlogged(&self) -> bool {
-        self.out.borrow().held.len() >= self.bounds.replies
+        let out = self.out.borrow();
+        out.held.len() >= self.bounds.backlog || out.netsim.as_ref().is_some_and(NetSim::is_full)
     }
 
     pub fn has_unsent(&self) -> bool {
@@ -138,9 +136,16 @@ impl Conn {
             return Err(SendError::Closed);
         }
         let mut out = self.out.borrow_mut();
+        let held = out.held.len();
         if let Some(sim) = &mut out.netsim {
-            // Simulated delay: everything takes the same (ordered) road, snapshots included.
-            if kind == Kind::Snapshot && sim.is_full() {
+            // Simulated delay: everything takes the same (ordered) road, snapshots included, and
+            // the same bounds apply to the road and the socket's backlog together.
+            let refused = match kind {
+                Kind::Snapshot => sim.is_full() || held > 0,
+                Kind::Event => sim.is_full() || sim.len() + held >= self.bounds.events,
+                Kind::Reply => false,
+            };
+            if refused {
                 return Err(SendError::Full);
             }
             sim.push(bytes.clone());
@@ -352,5 +357,143 @@ impl Signal {
             *slot = Some(cx.waker().clone());
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    const BOUNDS: Bounds = Bounds {
+        events: 4,
+        backlog: 2,
+    };
+
+    /// A connection whose peer never reads, with small buffers so the socket fills quickly.
+    fn stalled(netsim: Option<NetSim>) -> (Conn, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        socket2::SockRef::from(&peer)
+            .set_recv_buffer_size(4096)
+            .unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        socket2::SockRef::from(&ours)
+            .set_send_buffer_size(4096)
+            .unwrap();
+        let conn = Conn::new(
+            SessionId(1),
+            Socket::new(ours).unwrap(),
+            VecDeque::new(),
+            netsim,
+            BOUNDS,
+            Instant::now(),
+        );
+        (conn, peer)
+    }
+
+    fn frame(n: usize) -> Frame {
+        Frame::from_payload(&vec![7u8; n])
+    }
+
+    #[test]
+    fn a_full_socket_skips_snapshots_holds_events_to_a_bound_and_stops_reading() {
+        let (conn, _peer) = stalled(None);
+        // Snapshots go until the socket refuses one whole: it is skipped, nothing held.
+        let big = frame(1000);
+        let mut sent = 0;
+        while conn.send(&big).is_ok() {
+            sent += 1;
+            assert!(sent < 10_000, "the socket never filled");
+            if conn.has_unsent() {
+                break;
+            }
+        }
+        // Either the last snapshot went in part (its rest is held) or was refused whole.
+        let partial = conn.has_unsent();
+        assert_eq!(conn.send(&big), Err(SendError::Full), "never queued behind");
+        // Events wait behind, up to their bound, then are refused (the roster is resent later).
+        let mut held_events = 0;
+        while conn.send_event(&frame(10)).is_ok() {
+            held_events += 1;
+            assert!(held_events <= BOUNDS.events);
+        }
+        assert!(held_events >= BOUNDS.events - usize::from(partial));
+        assert!(
+            conn.backlogged(),
+            "with frames held, the client is no longer read"
+        );
+        // Replies are always kept (the backlog stops the client asking for more).
+        conn.reply(&frame(10));
+        assert!(conn.has_unsent());
+        assert!(!conn.is_broken());
+    }
+
+    #[test]
+    fn what_is_held_drains_in_order_once_the_peer_reads() {
+        let (conn, mut peer) = stalled(None);
+        let big = frame(1000);
+        while !conn.has_unsent() {
+            if conn.send(&big).is_err() {
+                conn.reply(&frame(3));
+            }
+        }
+        conn.reply(&Frame::from_payload(b"last"));
+        peer.set_nonblocking(false).unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 65536];
+            while !all.ends_with(b"last") {
+                let n = peer.read(&mut buf).expect("the held bytes arrive");
+                assert!(n > 0, "closed early");
+                all.extend_from_slice(&buf[..n]);
+            }
+            all
+        });
+        // Flush until nothing is held, or the reader has given up (then join reports why).
+        while conn.has_unsent() && !reader.is_finished() {
+            conn.flush().unwrap();
+            std::thread::yield_now();
+        }
+        let all = reader.join().unwrap();
+        assert!(!conn.has_unsent());
+        // Whole frames, back to back: a frame's rest never got overtaken.
+        let mut at = 0;
+        while at < all.len() {
+            assert_eq!(all[at], 0x82, "a frame starts at {at}");
+            let len = match all[at + 1] {
+                126 => 4 + usize::from(u16::from_be_bytes([all[at + 2], all[at + 3]])),
+                n => 2 + usize::from(n),
+            };
+            at += len;
+        }
+        assert_eq!(at, all.len());
+    }
+
+    #[test]
+    fn the_simulated_link_is_bounded_and_drops_nothing_it_took() {
+        let sim = NetSim::new(
+            &config::NetSim {
+                enabled: true,
+                delay: Duration::from_secs(60),
+                jitter: Duration::ZERO,
+                drop: 0.0,
+            },
+            1,
+        );
+        let (conn, _peer) = stalled(Some(sim));
+        let mut taken = 0;
+        while conn.send(&frame(5)).is_ok() {
+            taken += 1;
+            assert!(taken <= 1000, "the simulated link never filled");
+        }
+        assert!(conn.backlogged(), "a full link stops the client being read");
+        assert_eq!(conn.send_event(&frame(5)), Err(SendError::Full));
+        conn.release_all();
+        // Everything the link took is still there, in order, to be written.
+        assert!(conn.has_unsent());
     }
 }

@@ -66,7 +66,8 @@ pub enum ShardMsg {
 /// One shard as seen from outside it.
 struct Handle {
     tx: mpsc::UnboundedSender<ShardMsg>,
-    /// Connections living on the shard (placement of new connections).
+    /// Connections living on the shard or on their way to it (placement of new connections:
+    /// counted when placed, so a burst of them spreads out before any has arrived).
     conns: Arc<AtomicUsize>,
     /// Lobbies plus seated players on the shard (placement of new lobbies).
     load: Arc<AtomicUsize>,
@@ -109,26 +110,34 @@ impl Shards {
         (Arc::new(Shards { handles }), seeds)
     }
 
-    pub fn len(&self) -> usize {
-        self.handles.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.handles.is_empty()
-    }
-
-    /// Hands a message to shard `index`. A shard that has stopped (shutdown) drops it, which
-    /// closes any socket inside.
-    pub fn send(&self, index: usize, msg: ShardMsg) {
-        if let Some(h) = self.handles.get(index) {
-            let _ = h.tx.send(msg);
+    /// Hands a message to shard `index`; a shard that has stopped (shutdown) gives it back.
+    pub fn send(&self, index: usize, msg: ShardMsg) -> Result<(), ShardMsg> {
+        match self.handles.get(index) {
+            Some(h) => h.tx.send(msg).map_err(|e| e.0),
+            None => Err(msg),
         }
     }
 
     /// A new connection goes to the shard with the fewest; it moves to its lobby's shard on join.
     pub fn connect(&self, incoming: Incoming) {
         let index = least(self.handles.iter().map(|h| &*h.conns));
-        self.send(index, ShardMsg::Connect(incoming));
+        self.place(index);
+        // Refused only at shutdown: the socket closes with the message.
+        let _ = self.send(index, ShardMsg::Connect(incoming));
+    }
+
+    /// A session moving to shard `to` (where its lobby runs).
+    pub fn arrive(&self, to: usize, moving: Box<Moving>) -> Result<(), ShardMsg> {
+        self.place(to);
+        self.send(to, ShardMsg::Arrive(moving))
+    }
+
+    /// Counts a connection on its way to shard `index` (the shard takes it off when it arrives
+    /// and counts it again as living there).
+    fn place(&self, index: usize) {
+        if let Some(h) = self.handles.get(index) {
+            h.conns.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -139,18 +148,26 @@ fn least<'a>(counts: impl Iterator<Item = &'a AtomicUsize>) -> usize {
         .map_or(0, |(i, _)| i)
 }
 
-impl Host for Shards {
-    fn place(&self) -> usize {
+impl Shards {
+    /// The shard a new lobby goes to: the least loaded, counted at once, so lobbies created in a
+    /// burst spread out before any has a player.
+    fn place_lobby(&self) -> usize {
         let index = least(self.handles.iter().map(|h| &*h.load));
-        // Counted at once, so lobbies created in a burst spread out before any has a player.
         if let Some(h) = self.handles.get(index) {
             h.load.fetch_add(1, Ordering::Relaxed);
         }
         index
     }
+}
+
+impl Host for Shards {
+    fn place(&self) -> usize {
+        self.place_lobby()
+    }
 
     fn start(&self, shard: usize, state: LobbyState, shared: Arc<LobbyShared>) {
-        self.send(shard, ShardMsg::StartLobby(Box::new(state), shared));
+        // Refused only at shutdown, when no lobby starts anyway.
+        let _ = self.send(shard, ShardMsg::StartLobby(Box::new(state), shared));
     }
 
     fn inspect(
@@ -160,7 +177,47 @@ impl Host for Shards {
         tick: Tick,
     ) -> oneshot::Receiver<Option<EntityTable>> {
         let (reply, rx) = oneshot::channel();
-        self.send(shard, ShardMsg::Inspect { lobby, tick, reply });
+        let _ = self.send(shard, ShardMsg::Inspect { lobby, tick, reply });
         rx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+
+    fn incoming(listener: &TcpListener, id: u64) -> Incoming {
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        Incoming {
+            stream,
+            read_buf: Bytes::new(),
+            peer,
+            id: SessionId(id),
+            route: Route::Game,
+            guard: Box::new(()),
+        }
+    }
+
+    #[test]
+    fn a_burst_of_connections_spreads_over_the_shards_before_any_arrives() {
+        let (shards, seeds) = Shards::new(2);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        for id in 0..6 {
+            shards.connect(incoming(&listener, id));
+        }
+        let counts: Vec<usize> = seeds
+            .iter()
+            .map(|s| s.conns.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(counts, vec![3, 3]);
+    }
+
+    #[test]
+    fn lobbies_created_in_a_burst_spread_too() {
+        let (shards, _seeds) = Shards::new(2);
+        let placed: Vec<usize> = (0..4).map(|_| shards.place_lobby()).collect();
+        assert_eq!(placed, vec![0, 1, 0, 1]);
     }
 }

@@ -93,6 +93,12 @@ impl Shard {
         }
     }
 
+    /// A connection placed on this shard has arrived (it is counted again by `add_conn`).
+    pub fn arrived(&self) {
+        self.conn_count
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Registers a connection for timers and shutdown; the key takes it out again.
     pub fn add_conn(&self, conn: Rc<Conn>) -> usize {
         if self.stopping.get() {
@@ -115,10 +121,6 @@ impl Shard {
         for (_, c) in self.conns.borrow().iter() {
             f(c);
         }
-    }
-
-    pub fn stopping(&self) -> bool {
-        self.stopping.get()
     }
 
     /// Shutdown: every connection here is closed with 1001, and any that arrives later too.

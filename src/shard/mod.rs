@@ -102,10 +102,12 @@ async fn run(ctx: Arc<Context>, seed: ShardSeed) {
 fn handle(shard: &Rc<Shard>, msg: ShardMsg) {
     match msg {
         ShardMsg::Connect(incoming) => {
+            shard.arrived();
             let fut = session::serve(shard.clone(), incoming);
             tokio::task::spawn_local(shard.tasks.track_future(fut));
         }
         ShardMsg::Arrive(moving) => {
+            shard.arrived();
             let fut = session::arrive(shard.clone(), moving);
             tokio::task::spawn_local(shard.tasks.track_future(fut));
         }
