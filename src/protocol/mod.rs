@@ -3,11 +3,15 @@
 //! Pure: nothing here touches tokio, sockets or the clock, so the bots, the tests and
 //! the browser client's fixtures can all lean on it.
 
+mod client_wire;
 mod codec;
 mod codes;
 mod frame;
 mod ids;
 mod messages;
+mod seq;
+mod server_wire;
+mod snapshot;
 
 pub use codec::{decode_client, decode_server, encode, encode_into, DecodeError, MAX_DEPTH};
 pub use codes::{CloseCode, ErrorCode};
@@ -15,8 +19,9 @@ pub use frame::{Frame, FrameBuf, MAX_HEADER};
 pub use ids::{EntityId, LobbyId, PlayerId, SessionId, Tick};
 pub use messages::{
     ClientMsg, CreateLobby, GameEvent, Hello, JoinedInfo, LobbyEventKind, LobbyRef, LobbySummary,
-    PlayerInput, RosterEntry, ServerMsg, SnapshotBody, SnapshotMsg, SnapshotRef,
+    PlayerInput, RosterEntry, ServerMsg, SnapshotBody,
 };
+pub use snapshot::{SnapshotMsg, SnapshotRef};
 
 /// Bumped on any incompatible change to PROTOCOL.md; a client that says another number is refused.
 pub const PROTOCOL_VERSION: u16 = 1;
