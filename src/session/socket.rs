@@ -8,7 +8,6 @@
 use std::cell::{Cell, RefCell};
 use std::io::{self, IoSlice, Read, Write};
 use std::task::{Context, Poll};
-use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 enum Inner {
@@ -75,9 +74,14 @@ impl Socket {
     }
 
     /// One read. A read that does not fill the buffer took everything the socket held, so the
-    /// socket counts as empty (and a registered socket's readiness is cleared) until it is
-    /// re-armed: the read that would only have said "nothing more" (a system call per message)
-    /// is skipped. Data arriving later raises a fresh edge, or is found by the next tick's read.
+    /// socket counts as empty until it is re-armed (the next tick, or readiness): the read that
+    /// would only have said "nothing more" (a system call per message) is skipped.
+    ///
+    /// A registered socket's readiness is left alone: only a read that really returns
+    /// `WouldBlock` may clear it. Clearing it here instead would race with data arriving right
+    /// after the short read (its edge would be cleared with the old one, and the data would sit
+    /// unread until the client sent more): a wait right after this returns at once, and the
+    /// read it leads to finds out.
     pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         if self.drained.get() {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -90,11 +94,6 @@ impl Socket {
         };
         if n > 0 && n < buf.len() {
             self.drained.set(true);
-            if let Inner::Polled(s) = &*inner {
-                let _ = s.try_io(Interest::READABLE, || {
-                    Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock))
-                });
-            }
         } else if n == 0 {
             // End of stream: no amount of re-reading changes that.
             self.drained.set(false);
