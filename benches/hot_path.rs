@@ -6,7 +6,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tickrelay::game::{Game, GameKind};
+use tickrelay::game::{Game, GameKind, GameSetup};
 use tickrelay::lobby::{LobbySettings, LobbyState, SendError, Sink};
 use tickrelay::protocol::Frame;
 use tickrelay::protocol::{
@@ -37,6 +37,7 @@ fn moving_input(rng: &mut fastrand::Rng, seq: u32) -> PlayerInput {
         dy,
         aim: rng.f32() * std::f32::consts::TAU,
         buttons: rng.u8(..2),
+        view_tick: 0,
     }
 }
 
@@ -56,7 +57,7 @@ fn game_step(c: &mut Criterion) {
     for kind in [GameKind::Walkers, GameKind::Arena] {
         let mut g = sized_group(c, &format!("game_step/{kind}"));
         for &n in &SIZES {
-            let mut game = kind.create(TICK_RATE, 42);
+            let mut game = kind.create(&GameSetup::new(TICK_RATE, 42));
             let ids: Vec<EntityId> = (0..n).map(|_| game.spawn_player()).collect();
             let mut rng = fastrand::Rng::with_seed(7);
             let mut events = Vec::new();
@@ -109,7 +110,7 @@ fn game_apply_inputs(c: &mut Criterion) {
     for kind in [GameKind::Walkers, GameKind::Arena] {
         let mut g = sized_group(c, &format!("game_apply_inputs/{kind}"));
         for &n in &SIZES {
-            let mut game = kind.create(TICK_RATE, 42);
+            let mut game = kind.create(&GameSetup::new(TICK_RATE, 42));
             let ids: Vec<EntityId> = (0..n).map(|_| game.spawn_player()).collect();
             let mut rng = fastrand::Rng::with_seed(7);
             let inputs: Vec<PlayerInput> = (0..n).map(|_| moving_input(&mut rng, 1)).collect();
@@ -129,7 +130,7 @@ fn game_apply_inputs(c: &mut Criterion) {
 /// Two consecutive walkers tables, every player moved by a random input between them, with
 /// the ack field filled as the lobby fills it (one new input per player per tick).
 fn walkers_tables(n: usize) -> (EntityTable, EntityTable) {
-    let mut game = GameKind::Walkers.create(TICK_RATE, 42);
+    let mut game = GameKind::Walkers.create(&GameSetup::new(TICK_RATE, 42));
     let ids: Vec<EntityId> = (0..n).map(|_| game.spawn_player()).collect();
     let mut rng = fastrand::Rng::with_seed(7);
     let ack = game.ack_field();
@@ -286,12 +287,15 @@ fn lobby_settings(game: GameKind, n: usize) -> LobbySettings {
         snapshot_every: 1,
         // config/default.toml's history and timeouts at 30 Hz.
         history: 64,
-        empty_close_ticks: 900,
-        reconnect_grace_ticks: 900,
-        max_behind_ticks: 150,
+        empty_close: Duration::from_secs(30),
+        reconnect_grace: Duration::from_secs(30),
+        slow_client: Duration::from_secs(5),
         chat_burst: 5,
-        chat_refill_ticks: 30,
+        chat_refill: Duration::from_secs(1),
         seed: 42,
+        kill_goal: 0,
+        round_seconds: 0,
+        max_rewind: Duration::from_millis(200),
     }
 }
 
@@ -319,7 +323,7 @@ fn lobby_tick(c: &mut Criterion) {
             let mut feed = |state: &mut LobbyState| {
                 seq += 1;
                 for &(member, session) in &members {
-                    state.input(member, session, moving_input(&mut rng, seq));
+                    state.input(member, session, moving_input(&mut rng, seq), &[]);
                 }
             };
             // Past the Joined frames and once round the history ring, so its tables are
@@ -327,7 +331,7 @@ fn lobby_tick(c: &mut Criterion) {
             for _ in 0..100 {
                 feed(&mut state);
                 sink.frames.clear();
-                state.tick(&mut sink);
+                state.tick(Duration::ZERO, &mut sink);
             }
             let frame = &sink.frames[0].1;
             eprintln!(
@@ -345,7 +349,7 @@ fn lobby_tick(c: &mut Criterion) {
                         feed(&mut state);
                         sink.frames.clear();
                         let start = Instant::now();
-                        state.tick(black_box(&mut sink));
+                        state.tick(Duration::ZERO, black_box(&mut sink));
                         total += start.elapsed();
                     }
                     total
@@ -358,12 +362,13 @@ fn lobby_tick(c: &mut Criterion) {
 
 /// Bench 5: decoding one walkers input frame, as the connection task does for every client message.
 fn input_decode(c: &mut Criterion) {
-    let frame = encode(&ClientMsg::Input(PlayerInput {
+    let frame = encode(&ClientMsg::input(PlayerInput {
         seq: 123_456,
         dx: -1,
         dy: 1,
         aim: 0.0,
         buttons: 0,
+        view_tick: 0,
     }));
     let mut g = c.benchmark_group("input_decode");
     g.sample_size(30)

@@ -4,7 +4,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use tickrelay::game::GameKind;
+use std::time::Duration;
+use tickrelay::game::{GameKind, GameSetup};
 use tickrelay::lobby::{LobbySettings, LobbyState, SendError, Sink};
 use tickrelay::protocol::Frame;
 use tickrelay::protocol::{CloseCode, LobbyId, PlayerInput, SessionId, Tick};
@@ -66,12 +67,15 @@ fn settings(game: GameKind, n: usize) -> LobbySettings {
         tick_rate: 30,
         snapshot_every: 1,
         history: 64,
-        empty_close_ticks: 900,
-        reconnect_grace_ticks: 900,
-        max_behind_ticks: 150,
+        empty_close: Duration::from_secs(30),
+        reconnect_grace: Duration::from_secs(30),
+        slow_client: Duration::from_secs(5),
         chat_burst: 5,
-        chat_refill_ticks: 30,
+        chat_refill: Duration::from_secs(1),
         seed: 42,
+        kill_goal: 0,
+        round_seconds: 0,
+        max_rewind: Duration::from_millis(200),
     }
 }
 
@@ -88,6 +92,7 @@ fn input(rng: &mut fastrand::Rng, seq: u32) -> PlayerInput {
         dy,
         aim: rng.f32() * std::f32::consts::TAU,
         buttons: rng.u8(..2),
+        view_tick: 0,
     }
 }
 
@@ -132,23 +137,27 @@ fn main() {
             let mut feed = |state: &mut LobbyState, sink: &mut AcceptSink| {
                 seq += 1;
                 for &(m, s) in &members {
-                    state.input(m, s, input(&mut rng, seq));
+                    state.input(m, s, input(&mut rng, seq), &[]);
                 }
                 sink.0.clear();
             };
             for _ in 0..100 {
                 feed(&mut state, &mut sink);
-                state.tick(&mut sink);
+                state.tick(Duration::ZERO, &mut sink);
             }
             let state = std::cell::RefCell::new(state);
             let sink = std::cell::RefCell::new(sink);
             let (tick_allocs, tick_bytes) = count(
                 || feed(&mut state.borrow_mut(), &mut sink.borrow_mut()),
-                || state.borrow_mut().tick(&mut *sink.borrow_mut()),
+                || {
+                    state
+                        .borrow_mut()
+                        .tick(Duration::ZERO, &mut *sink.borrow_mut())
+                },
             );
 
             // The game alone, with the same kind of inputs held.
-            let mut game = kind.create(30, 42);
+            let mut game = kind.create(&GameSetup::new(30, 42));
             let ids: Vec<_> = (0..n).map(|_| game.spawn_player()).collect();
             let mut rng = fastrand::Rng::with_seed(7);
             for &id in &ids {

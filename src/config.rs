@@ -51,6 +51,10 @@ pub struct LobbyConfig {
     pub chat_burst: u32,
     #[serde(with = "humantime_serde")]
     pub chat_refill: Duration,
+    /// Lag compensation (arena): a shot is judged against where its targets were in its
+    /// shooter's view, at most this far back.
+    #[serde(with = "humantime_serde")]
+    pub max_rewind: Duration,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -115,6 +119,7 @@ impl Default for LobbyConfig {
             slow_client_timeout: Duration::from_secs(5),
             chat_burst: 5,
             chat_refill: Duration::from_secs(1),
+            max_rewind: Duration::from_millis(200),
         }
     }
 }
@@ -227,6 +232,12 @@ impl Config {
         }
         if l.chat_refill.is_zero() {
             return bad("lobby.chat_refill", "must be more than 0");
+        }
+        if l.max_rewind > Duration::from_secs(1) {
+            return bad(
+                "lobby.max_rewind",
+                format!("must be at most 1s, got {:?}", l.max_rewind),
+            );
         }
         let lim = &self.limits;
         if !(256..=1 << 20).contains(&lim.max_message_bytes) {

@@ -62,6 +62,7 @@ pub struct Metrics {
     registry: Registry,
     pub tick_seconds: Histogram,
     pub tick_overruns: Counter,
+    pub ticks_skipped: Counter,
     pub lobbies: Gauge,
     pub players: Gauge,
     pub connections: Gauge,
@@ -94,6 +95,7 @@ impl Metrics {
         let m = Metrics {
             tick_seconds,
             tick_overruns: Counter::default(),
+            ticks_skipped: Counter::default(),
             lobbies: Gauge::default(),
             players: Gauge::default(),
             connections: Gauge::default(),
@@ -122,6 +124,11 @@ impl Metrics {
             "tick_overruns",
             "Ticks that took longer than the tick interval",
             m.tick_overruns.clone(),
+        );
+        reg.register(
+            "ticks_skipped",
+            "Ticks a lobby that fell too far behind did not run (its world slowed down)",
+            m.ticks_skipped.clone(),
         );
         reg.register("lobbies", "Lobbies open", m.lobbies.clone());
         reg.register(

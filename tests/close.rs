@@ -32,6 +32,8 @@ async fn a_close_from_a_player_in_a_lobby_is_answered_with_its_code() {
                 game: "walkers".into(),
                 max_players: 2,
                 public: false,
+                kill_goal: None,
+                round_seconds: None,
             }),
         )
         .await;

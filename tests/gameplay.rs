@@ -183,6 +183,7 @@ async fn run_scenario(ops: Vec<Op>, game: &'static str) {
                     dy,
                     aim,
                     buttons: u8::from(fire),
+                    view_tick: 0,
                 };
                 p.client.input(input).await.unwrap();
             }

@@ -163,12 +163,13 @@ async fn inputs_out_of_range_get_error_13_or_2_and_are_not_applied() {
             ))
             .unwrap();
         let input = |seq, dx, dy, aim: f32| {
-            encode(&ClientMsg::Input(PlayerInput {
+            encode(&ClientMsg::input(PlayerInput {
                 seq,
                 dx,
                 dy,
                 aim,
                 buttons: 0,
+                view_tick: 0,
             }))
         };
         let bad_input: Vec<(&str, Vec<u8>)> = vec![
@@ -243,7 +244,7 @@ async fn lobby_messages_outside_a_lobby_or_from_a_spectator_get_error_3() {
     within(20, async {
         let (mut c, _) = server.client("lost").await;
         let outside = [
-            ClientMsg::Input(PlayerInput {
+            ClientMsg::input(PlayerInput {
                 seq: 1,
                 ..Default::default()
             }),
@@ -288,7 +289,7 @@ async fn anything_before_hello_is_refused_with_4001() {
             ("a ping", encode(&ClientMsg::Ping { nonce: 1 }), 3),
             (
                 "an input",
-                encode(&ClientMsg::Input(PlayerInput::default())),
+                encode(&ClientMsg::input(PlayerInput::default())),
                 3,
             ),
             (
@@ -298,6 +299,8 @@ async fn anything_before_hello_is_refused_with_4001() {
                     game: "arena".into(),
                     max_players: 2,
                     public: true,
+                    kill_goal: None,
+                    round_seconds: None,
                 })),
                 3,
             ),
@@ -427,6 +430,8 @@ fn valid_frame(rng: &mut fastrand::Rng, code: &str) -> Vec<u8> {
             game: if rng.bool() { "arena" } else { "walkers" }.into(),
             max_players: rng.u16(..),
             public: rng.bool(),
+            kill_goal: None,
+            round_seconds: None,
         }),
         3 => ClientMsg::Join(LobbyRef::Code(code.into())),
         4 => ClientMsg::Spectate(LobbyRef::Id(tickrelay::protocol::LobbyId(rng.u32(..4)))),
@@ -434,12 +439,13 @@ fn valid_frame(rng: &mut fastrand::Rng, code: &str) -> Vec<u8> {
             game: "walkers".into(),
         },
         6 => ClientMsg::Leave,
-        7 | 8 => ClientMsg::Input(PlayerInput {
+        7 | 8 => ClientMsg::input(PlayerInput {
             seq: rng.u32(..),
             dx: rng.i8(..),
             dy: rng.i8(-1..=1),
             aim: f32::from_bits(rng.u32(..)),
             buttons: rng.u8(..),
+            view_tick: 0,
         }),
         9 => ClientMsg::Chat { text: text(rng) },
         10 => ClientMsg::Ping { nonce: rng.u64(..) },

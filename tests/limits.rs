@@ -118,6 +118,8 @@ async fn the_lobby_limit_is_error_6_and_a_full_lobby_is_error_5() {
             game: "arena".into(),
             max_players: 2,
             public: true,
+            kill_goal: None,
+            round_seconds: None,
         }))
         .await
         .unwrap();
@@ -135,6 +137,8 @@ async fn the_lobby_limit_is_error_6_and_a_full_lobby_is_error_5() {
             game: "walkers".into(),
             max_players: 9,
             public: true,
+            kill_goal: None,
+            round_seconds: None,
         }))
         .await
         .unwrap();
@@ -419,6 +423,7 @@ async fn a_client_that_asks_but_never_reads_is_closed_at_the_idle_timeout() {
                     tickrelay::game::GameKind::Walkers,
                     0,
                     true,
+                    tickrelay::lobby::Rounds::default(),
                 )
                 .unwrap();
         }
@@ -462,6 +467,7 @@ async fn a_client_that_reads_its_answers_late_still_gets_every_one() {
                     tickrelay::game::GameKind::Walkers,
                     0,
                     true,
+                    tickrelay::lobby::Rounds::default(),
                 )
                 .unwrap();
         }

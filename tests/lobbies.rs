@@ -106,7 +106,7 @@ async fn create_list_and_join_by_code_in_any_case_or_by_id() {
             ja.code
         );
         let jc = cy.create("secret", "arena", 2, false).await.unwrap();
-        assert_eq!((jc.game.as_str(), jc.field_count), ("arena", 9));
+        assert_eq!((jc.game.as_str(), jc.field_count), ("arena", 10));
 
         // Bob sees Ann's public lobby with her seat taken, and not Cy's private one.
         let list = list_until(&mut bob, None, |l| {

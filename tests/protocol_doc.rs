@@ -11,7 +11,7 @@
 //! `PROTOCOL_DOC_DUMP=1 cargo test --test protocol_doc -- --nocapture dump` to print every block.
 
 use std::collections::{BTreeMap, BTreeSet};
-use tickrelay::game::{Arena, ArenaRules, Game, GameKind, WALKERS_SPEED, WALKERS_WORLD};
+use tickrelay::game::{Arena, ArenaRules, Game, GameKind, GameSetup, WALKERS_SPEED, WALKERS_WORLD};
 use tickrelay::protocol::*;
 use tickrelay::snapshot::*;
 
@@ -216,13 +216,14 @@ fn walkers_tables() -> (EntityTable, EntityTable) {
     (t100, t101)
 }
 
-/// The arena example, played by the real game: player 1 at (100, 500) holds fire aiming right at
-/// player 2 at (350, 500). The first shot (entity 3) hits at tick 9, when the second (entity 4) leaves.
+/// The arena example, played by the real game: player 2 at (100, 500) holds fire aiming right at
+/// player 3 at (350, 500) (entity 1 is the round). The first shot (entity 4) hits at tick 9, when
+/// the second (entity 5) leaves.
 fn arena_tables() -> (EntityTable, EntityTable, Vec<GameEvent>) {
     let mut g = Arena::new(ArenaRules::new(30), 1);
     let a = g.spawn_player();
     let b = g.spawn_player();
-    assert_eq!((a, b), (EntityId(1), EntityId(2)));
+    assert_eq!((a, b), (EntityId(2), EntityId(3)));
     g.place(a, glam::Vec2::new(100.0, 500.0));
     g.place(b, glam::Vec2::new(350.0, 500.0));
     g.apply_input(
@@ -233,6 +234,7 @@ fn arena_tables() -> (EntityTable, EntityTable, Vec<GameEvent>) {
             dy: 0,
             aim: 0.0,
             buttons: BUTTON_FIRE,
+            view_tick: 0,
         },
     );
     let mut tables = Vec::new();
@@ -243,7 +245,7 @@ fn arena_tables() -> (EntityTable, EntityTable, Vec<GameEvent>) {
         let mut t = EntityTable::new(g.field_count());
         t.clear(Tick(tick));
         g.write_table(&mut t);
-        // What the lobby adds: each player's ack (player 1 sent input 1, player 2 nothing yet).
+        // What the lobby adds: each player's ack (player 2 sent input 1, player 3 nothing yet).
         let ack = g.ack_field();
         if let Some(r) = t.get_mut(a) {
             r.fields[ack] = 1;
@@ -304,6 +306,19 @@ fn examples() -> Vec<Example> {
                 game: "arena".into(),
                 max_players: 8,
                 public: true,
+                kill_goal: None,
+                round_seconds: None,
+            }),
+        ),
+        client(
+            "create-lobby-rounds",
+            ClientMsg::CreateLobby(CreateLobby {
+                name: "Friday fights".into(),
+                game: "arena".into(),
+                max_players: 8,
+                public: true,
+                kill_goal: Some(5),
+                round_seconds: Some(120),
             }),
         ),
         client(
@@ -324,23 +339,46 @@ fn examples() -> Vec<Example> {
         client("leave", ClientMsg::Leave),
         client(
             "input-walkers",
-            ClientMsg::Input(PlayerInput {
+            ClientMsg::input(PlayerInput {
                 seq: 42,
                 dx: 1,
                 dy: -1,
                 aim: 0.0,
                 buttons: 0,
+                view_tick: 0,
             }),
         ),
         client(
             "input-arena",
-            ClientMsg::Input(PlayerInput {
+            ClientMsg::input(PlayerInput {
                 seq: 300,
                 dx: 0,
                 dy: 1,
                 aim: 1.5,
                 buttons: BUTTON_FIRE,
+                view_tick: 0,
             }),
+        ),
+        client(
+            "input-earlier",
+            ClientMsg::Input {
+                input: PlayerInput {
+                    seq: 302,
+                    dx: 0,
+                    dy: 1,
+                    aim: 1.5,
+                    buttons: BUTTON_FIRE,
+                    view_tick: 118,
+                },
+                earlier: vec![PlayerInput {
+                    seq: 301,
+                    dx: 0,
+                    dy: 1,
+                    aim: 1.5,
+                    buttons: BUTTON_FIRE,
+                    view_tick: 117,
+                }],
+            },
         ),
         client("chat", ClientMsg::Chat { text: "gg".into() }),
         client(
@@ -522,7 +560,7 @@ fn every_message_gets_an_example() {
         ClientMsg::Spectate(_) => "Spectate",
         ClientMsg::QuickJoin { .. } => "QuickJoin",
         ClientMsg::Leave => "Leave",
-        ClientMsg::Input(_) => "Input",
+        ClientMsg::Input { .. } => "Input",
         ClientMsg::Chat { .. } => "Chat",
         ClientMsg::Ping { .. } => "Ping",
         ClientMsg::RestartRound => "RestartRound",
@@ -743,10 +781,10 @@ fn worked_example_mirrors_are_what_applying_the_doc_frames_gives() {
     let mut m = a8.clone();
     apply(&mut m, &doc_frame(&doc, "snapshot-arena-delta")).unwrap();
     assert_eq!(m, a9);
-    let mut printed = doc_mirror(&doc, "mirror-arena-9", 9);
+    let mut printed = doc_mirror(&doc, "mirror-arena-9", 10);
     printed.tick = Tick(9);
     assert_eq!(printed, a9, "mirror-arena-9 in PROTOCOL.md");
-    let mut fresh = EntityTable::new(9);
+    let mut fresh = EntityTable::new(10);
     apply(&mut fresh, &doc_frame(&doc, "snapshot-arena-full")).unwrap();
     assert_eq!(fresh, a9);
 }
@@ -754,16 +792,30 @@ fn worked_example_mirrors_are_what_applying_the_doc_frames_gives() {
 #[test]
 fn game_constants_in_the_doc_match_the_games() {
     let doc = doc();
-    assert_eq!(GameKind::Walkers.create(30, 1).field_count(), 3);
-    assert_eq!(GameKind::Walkers.create(30, 1).ack_field(), 2);
-    assert_eq!(GameKind::Arena.create(30, 1).field_count(), 9);
-    assert_eq!(GameKind::Arena.create(30, 1).ack_field(), 2);
+    assert_eq!(
+        GameKind::Walkers
+            .create(&GameSetup::new(30, 1))
+            .field_count(),
+        3
+    );
+    assert_eq!(
+        GameKind::Walkers.create(&GameSetup::new(30, 1)).ack_field(),
+        2
+    );
+    assert_eq!(
+        GameKind::Arena.create(&GameSetup::new(30, 1)).field_count(),
+        10
+    );
+    assert_eq!(
+        GameKind::Arena.create(&GameSetup::new(30, 1)).ack_field(),
+        2
+    );
     assert_eq!(
         table(&doc, "walkers-fields").len(),
         3,
         "walkers-fields rows"
     );
-    assert_eq!(table(&doc, "arena-fields").len(), 9, "arena-fields rows");
+    assert_eq!(table(&doc, "arena-fields").len(), 10, "arena-fields rows");
     let r = ArenaRules::new(30);
     let want = [
         format!("| world | {} × {} units |", r.world.x, r.world.y),
@@ -784,6 +836,22 @@ fn game_constants_in_the_doc_match_the_games() {
             "| respawn delay | 3 s ({} ticks at 30 Hz) |",
             r.respawn_ticks
         ),
+        format!(
+            "| kill goal | {} (the default; `CreateLobby` sets it) |",
+            r.kill_goal
+        ),
+        format!(
+            "| round length | 300 s ({} ticks at 30 Hz; the default; `CreateLobby` sets it) |",
+            r.round_ticks
+        ),
+        format!(
+            "| between rounds | 8 s ({} ticks at 30 Hz) |",
+            r.round_over_ticks
+        ),
+        format!(
+            "| lag compensation | at most 200 ms back ({} ticks at 30 Hz; the server's `lobby.max_rewind`) |",
+            r.max_rewind_ticks
+        ),
         format!("| world | {WALKERS_WORLD} × {WALKERS_WORLD} units |"),
         format!("| speed | {WALKERS_SPEED} units/s |"),
         format!("| `PROTOCOL_VERSION` | {PROTOCOL_VERSION} |"),
@@ -796,6 +864,7 @@ fn game_constants_in_the_doc_match_the_games() {
             std::str::from_utf8(CODE_ALPHABET).unwrap()
         ),
         format!("| `BUTTON_FIRE` | {BUTTON_FIRE} |"),
+        format!("| `MAX_EARLIER_INPUTS` | {MAX_EARLIER_INPUTS} |"),
         format!("| `MAX_DEPTH` | {MAX_DEPTH} |"),
     ];
     for w in want {
@@ -822,17 +891,32 @@ fn arena_field_and_event_numbers_are_what_the_game_writes() {
     assert_eq!(kinds, vec![1], "a hit is event kind 1");
     assert_eq!(
         (events[0].a, events[0].b),
-        (1, 2),
+        (2, 3),
         "hit: a = shooter, b = victim"
     );
-    let p1 = a9.get(EntityId(1)).unwrap().fields;
-    let p2 = a9.get(EntityId(2)).unwrap().fields;
-    let shot = a9.get(EntityId(4)).unwrap().fields;
+    let round = a9.get(EntityId(1)).unwrap().fields;
+    let p1 = a9.get(EntityId(2)).unwrap().fields;
+    let p2 = a9.get(EntityId(3)).unwrap().fields;
+    let shot = a9.get(EntityId(5)).unwrap().fields;
     assert_eq!(p1[4], 100, "field 4 is hp");
     assert_eq!(p2[4], 75, "one hit took 25");
-    assert_eq!((p1[8], p2[8], shot[8]), (0, 0, 1), "field 8 is kind");
-    assert_eq!(shot[7], 1, "field 7 of a projectile is its owner");
+    assert_eq!(
+        (round[8], p1[8], p2[8], shot[8]),
+        (2, 0, 0, 1),
+        "field 8 is kind"
+    );
+    assert_eq!(shot[7], 2, "field 7 of a projectile is its owner");
+    assert_eq!(
+        shot[2], 1,
+        "field 2 of a projectile is the input that fired it"
+    );
+    assert_eq!((p1[9], p2[9], shot[9]), (0, 1, 0), "field 9 is the seat");
     assert_eq!(p1[2], 1, "field 2 is the ack");
+    assert_eq!(
+        (round[4], round[5], round[6]),
+        (0, 10, 9000),
+        "round: live, first to 10, the clock runs out at tick 9000"
+    );
 }
 
 /// The same opening as [`arena_tables`], played on until player 2 dies and respawns.
@@ -885,7 +969,7 @@ fn arena_tables_in_the_doc_match_the_game() {
     let names: Vec<&str> = fields.values().map(|r| r[1].as_str()).collect();
     assert_eq!(
         fields.keys().copied().collect::<Vec<_>>(),
-        (0..9).collect::<Vec<_>>()
+        (0..10).collect::<Vec<_>>()
     );
     assert_eq!(
         names,
@@ -898,7 +982,8 @@ fn arena_tables_in_the_doc_match_the_game() {
             "kills",
             "deaths",
             "respawn / owner",
-            "kind"
+            "kind",
+            "seat"
         ]
     );
     let walkers = first_column_numbers(&table(&doc, "walkers-fields"), "walkers-fields");
@@ -908,8 +993,8 @@ fn arena_tables_in_the_doc_match_the_game() {
     let (events, t) = arena_kill_run();
     let (kill_tick, kill) = *events.iter().find(|(_, e)| e.kind == 2).unwrap();
     let respawn_at = kill_tick + ArenaRules::new(30).respawn_ticks;
-    let p1 = t.get(EntityId(1)).unwrap().fields;
-    let p2 = t.get(EntityId(2)).unwrap().fields;
+    let p1 = t.get(EntityId(2)).unwrap().fields;
+    let p2 = t.get(EntityId(3)).unwrap().fields;
     assert_eq!(p2[3], 256, "field 3 is aim, 1/1024 turn");
     assert_eq!(
         (p2[4], p2[6], p2[7]),
@@ -920,36 +1005,30 @@ fn arena_tables_in_the_doc_match_the_game() {
 
     // Kinds.
     let kinds = first_column_numbers(&table(&doc, "arena-kinds"), "arena-kinds");
-    assert_eq!(kinds.len(), 2);
-    assert_eq!(
-        (kinds[&0][1].as_str(), kinds[&1][1].as_str()),
-        ("player", "projectile")
-    );
+    let names: Vec<&str> = kinds.values().map(|r| r[1].as_str()).collect();
+    assert_eq!(names, ["player", "projectile", "round"]);
 
-    // Events: 4 hits from 1 on 2, then a kill, then a respawn of 2.
+    // Events: 4 hits from 2 on 3, then a kill, then a respawn of 3.
     let evs = first_column_numbers(&table(&doc, "arena-events"), "arena-events");
-    assert_eq!(evs.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(evs.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    let names: Vec<&str> = evs.values().map(|r| r[1].as_str()).collect();
     assert_eq!(
-        (
-            evs[&1][1].as_str(),
-            evs[&2][1].as_str(),
-            evs[&3][1].as_str()
-        ),
-        ("hit", "kill", "respawn")
+        names,
+        ["hit", "kill", "respawn", "round over", "round start"]
     );
     let seen: Vec<(u8, u32, u32)> = events.iter().map(|(_, e)| (e.kind, e.a, e.b)).collect();
     assert_eq!(
         seen,
         vec![
-            (1, 1, 2),
-            (1, 1, 2),
-            (1, 1, 2),
-            (1, 1, 2),
-            (2, 1, 2),
-            (3, 2, 0)
+            (1, 2, 3),
+            (1, 2, 3),
+            (1, 2, 3),
+            (1, 2, 3),
+            (2, 2, 3),
+            (3, 3, 0)
         ]
     );
-    assert_eq!((kill.a, kill.b), (1, 2));
+    assert_eq!((kill.a, kill.b), (2, 3));
     assert_eq!(
         events.last().unwrap().0,
         respawn_at,
@@ -971,8 +1050,8 @@ fn arena_pillars_in_the_doc_are_the_games() {
     let rules = ArenaRules::new(30);
     let r = rules.player_radius;
     // A player standing still is pushed out of a pillar exactly when it overlaps one of the doc's
-    // pillars: probe the whole world on a grid.
-    let mut g = Arena::new(ArenaRules::new(30), 1);
+    // pillars: probe the whole world on a grid (thousands of ticks: no round clock to run out).
+    let mut g = Arena::new(ArenaRules::new(30).with_round(0, 0), 1);
     let p = g.spawn_player();
     let mut tick = 1;
     let mut y = r + 1.0;
@@ -1017,23 +1096,49 @@ fn decoder_accepts_what_the_doc_promises_and_refuses_the_rest() {
     ];
     assert_eq!(
         decode_client(&wide).unwrap(),
-        ClientMsg::Input(PlayerInput {
+        ClientMsg::input(PlayerInput {
             seq: 42,
             dx: -1,
             dy: 1,
             aim: 1.5,
-            buttons: 1
+            buttons: 1,
+            view_tick: 0,
         })
     );
     // Nil for an optional trailing field means absent; an int aim is a float too.
     assert_eq!(
         decode_client(&[0x96, 0x07, 0x01, 0x00, 0x00, 0x02, 0xc0]).unwrap(),
-        ClientMsg::Input(PlayerInput {
+        ClientMsg::input(PlayerInput {
             seq: 1,
             aim: 2.0,
             ..Default::default()
         })
     );
+    // At most MAX_EARLIER_INPUTS earlier inputs ride along; one more is a malformed frame.
+    let with_earlier = |n: u32| {
+        let earlier = (1..=n)
+            .map(|seq| PlayerInput {
+                seq,
+                ..Default::default()
+            })
+            .collect();
+        encode(&ClientMsg::Input {
+            input: PlayerInput {
+                seq: n + 1,
+                ..Default::default()
+            },
+            earlier,
+        })
+    };
+    let eight = u32::try_from(MAX_EARLIER_INPUTS).unwrap();
+    assert!(matches!(
+        decode_client(&with_earlier(eight)),
+        Ok(ClientMsg::Input { ref earlier, .. }) if earlier.len() == MAX_EARLIER_INPUTS
+    ));
+    assert!(matches!(
+        decode_client(&with_earlier(eight + 1)),
+        Err(DecodeError::Invalid(_))
+    ));
     // Hello without the token element.
     assert!(matches!(
         decode_client(&[0x93, 0x00, 0x01, 0xa1, b'a']).unwrap(),

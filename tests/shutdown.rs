@@ -90,9 +90,13 @@ async fn ctrl_c_closes_every_client_with_1001_and_exits_0() {
 async fn once_shutdown_begins_no_lobby_is_created() {
     let server = TestServer::start().await;
     server.shutdown.cancel();
-    let r = server
-        .registry
-        .create("too late".into(), GameKind::Arena, 0, true);
+    let r = server.registry.create(
+        "too late".into(),
+        GameKind::Arena,
+        0,
+        true,
+        Default::default(),
+    );
     assert_eq!(r.err(), Some(RegistryError::ShuttingDown));
     within(10, server.stop()).await.unwrap();
 }

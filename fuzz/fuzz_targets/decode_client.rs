@@ -8,7 +8,12 @@ use tickrelay::protocol::{decode_client, encode, ClientMsg};
 /// `aim` is an f32 straight off the wire, so NaN decodes (the session refuses it later); NaN is
 /// not equal to itself, so messages carrying it are compared through their bytes only.
 fn has_nan(msg: &ClientMsg) -> bool {
-    matches!(msg, ClientMsg::Input(i) if i.aim.is_nan())
+    match msg {
+        ClientMsg::Input { input, earlier } => {
+            input.aim.is_nan() || earlier.iter().any(|e| e.aim.is_nan())
+        }
+        _ => false,
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

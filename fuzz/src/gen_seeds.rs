@@ -43,6 +43,8 @@ fn client_msgs() -> Vec<(&'static str, ClientMsg)> {
                 game: "arena".into(),
                 max_players: 16,
                 public: true,
+                kill_goal: None,
+                round_seconds: None,
             }),
         ),
         ("join_id", ClientMsg::Join(LobbyRef::Id(LobbyId(u32::MAX)))),
@@ -64,7 +66,7 @@ fn client_msgs() -> Vec<(&'static str, ClientMsg)> {
         ("leave", ClientMsg::Leave),
         (
             "input_short",
-            ClientMsg::Input(PlayerInput {
+            ClientMsg::input(PlayerInput {
                 seq: 1,
                 dx: -1,
                 dy: 1,
@@ -73,12 +75,13 @@ fn client_msgs() -> Vec<(&'static str, ClientMsg)> {
         ),
         (
             "input_long",
-            ClientMsg::Input(PlayerInput {
+            ClientMsg::input(PlayerInput {
                 seq: u32::MAX,
                 dx: 1,
                 dy: 0,
                 aim: -1.5,
                 buttons: BUTTON_FIRE,
+                view_tick: 0,
             }),
         ),
         (

@@ -191,6 +191,8 @@ async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Conn, Box<JoinedInfo>
                 game: game.name().into(),
                 max_players: *max_players,
                 public: false,
+                kill_goal: None,
+                round_seconds: None,
             });
             step("create", limit, request(&mut conn, &create, joined)).await?
         }

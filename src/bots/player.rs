@@ -124,9 +124,14 @@ impl Player {
             dy: g.dy,
             aim,
             buttons,
+            view_tick: 0,
         };
         g.buf.clear();
-        encode_into(&mut g.buf, &ClientMsg::Input(input));
+        let msg = ClientMsg::Input {
+            input,
+            earlier: Vec::new(),
+        };
+        encode_into(&mut g.buf, &msg);
         // The clock per bot, not per firing: a group's writes take a while, and the latency
         // starts when this bot's input leaves.
         let sent_at = ctx.now_us();

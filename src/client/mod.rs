@@ -195,6 +195,8 @@ impl Client {
             game: game.into(),
             max_players,
             public,
+            kill_goal: None,
+            round_seconds: None,
         }))
         .await?;
         self.joined().await
@@ -217,7 +219,11 @@ impl Client {
     }
 
     pub async fn input(&mut self, input: PlayerInput) -> Result<(), ClientError> {
-        self.send(&ClientMsg::Input(input)).await
+        self.send(&ClientMsg::Input {
+            input,
+            earlier: Vec::new(),
+        })
+        .await
     }
 
     /// Asks for the public lobby list and waits for it.

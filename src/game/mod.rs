@@ -1,9 +1,11 @@
 //! The `Game` trait and the bundled games. Pure and deterministic: a seeded RNG, a fixed dt, no I/O.
 
 pub mod arena;
+mod setup;
 mod walkers;
 
 pub use arena::{Arena, ArenaRules};
+pub use setup::GameSetup;
 pub use walkers::{Walkers, WALKERS_SPEED, WALKERS_WORLD};
 
 use crate::protocol::{EntityId, GameEvent, PlayerInput, Tick};
@@ -30,12 +32,31 @@ pub trait Game: Send + 'static {
     fn write_table(&self, table: &mut EntityTable);
     /// Starts a new round: scores reset, everyone respawns.
     fn restart(&mut self, tick: Tick);
-    /// How many inputs may wait per player, applied one per tick. 1 means "the latest input
-    /// wins" (walkers, as WORKLOAD.md defines it); more lets a client that sends one input per
-    /// tick have every one applied despite network jitter, so its prediction matches exactly.
-    fn input_buffer(&self) -> usize {
-        1
+    /// How the lobby feeds this game its players' inputs.
+    fn input_policy(&self) -> InputPolicy {
+        InputPolicy::Latest
     }
+    /// No input arrived for `player` this tick (only under [`InputPolicy::EachOnce`]): it waits
+    /// this step instead of repeating its last input.
+    fn idle(&mut self, _player: EntityId) {}
+    /// The player's current input takes one extra step of its own now, before the tick's step
+    /// (only under [`InputPolicy::EachOnce`], draining a burst of inputs).
+    fn catch_up(&mut self, _player: EntityId) {}
+}
+
+/// How a game takes its players' inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputPolicy {
+    /// The newest input wins (one waits at most); with none, the last one holds. Walkers, as
+    /// WORKLOAD.md defines it.
+    Latest,
+    /// Every input is exactly one step of its player, as its client predicted it: one a tick,
+    /// oldest first, up to `buffer` waiting (past that the oldest go); a tick with none is an
+    /// idle step, and a tick with more than `catch_up_above` waiting takes one extra.
+    EachOnce {
+        buffer: usize,
+        catch_up_above: usize,
+    },
 }
 
 /// The bundled games, by their wire name.
@@ -55,12 +76,17 @@ impl GameKind {
         }
     }
 
-    /// Builds the game for a lobby. `seed` makes every run of a lobby reproducible.
-    pub fn create(self, tick_rate: u16, seed: u64) -> Box<dyn Game> {
-        let dt = 1.0 / f32::from(tick_rate.max(1));
+    /// Builds the game for a lobby. The seed makes every run of a lobby reproducible.
+    pub fn create(self, setup: &GameSetup) -> Box<dyn Game> {
+        let dt = 1.0 / f32::from(setup.tick_rate.max(1));
         match self {
-            GameKind::Arena => Box::new(Arena::new(ArenaRules::new(tick_rate), seed)),
-            GameKind::Walkers => Box::new(Walkers::new(dt, seed)),
+            GameKind::Arena => Box::new(Arena::new(
+                ArenaRules::new(setup.tick_rate)
+                    .with_round(setup.kill_goal, setup.round_seconds)
+                    .with_max_rewind(setup.max_rewind),
+                setup.seed,
+            )),
+            GameKind::Walkers => Box::new(Walkers::new(dt, setup.seed)),
         }
     }
 }

@@ -19,7 +19,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, Instrument};
 
@@ -145,8 +144,14 @@ impl LobbyCell {
         })
     }
 
-    pub fn input(&mut self, member: usize, session: SessionId, input: PlayerInput) {
-        self.call(|c| c.state.input(member, session, input))
+    pub fn input(
+        &mut self,
+        member: usize,
+        session: SessionId,
+        input: PlayerInput,
+        earlier: &[PlayerInput],
+    ) {
+        self.call(|c| c.state.input(member, session, input, earlier))
     }
 
     pub fn chat(&mut self, member: usize, session: SessionId, text: &str) {
@@ -180,9 +185,9 @@ impl LobbyCell {
         self.state.world_at(tick).cloned()
     }
 
-    /// One tick, with its effects applied; what it counted.
-    fn tick(&mut self) -> LobbyStats {
-        self.state.tick(&mut Links(&mut self.links));
+    /// One tick at `now` (since the lobby opened), with its effects applied; what it counted.
+    fn tick(&mut self, now: Duration) -> LobbyStats {
+        self.state.tick(now, &mut Links(&mut self.links));
         self.apply_effects();
         self.publish();
         self.state.take_stats()
@@ -265,6 +270,44 @@ where
     start + dt * u32::try_from(periods).unwrap_or(u32::MAX)
 }
 
+/// A lobby that wakes late runs the missed ticks at once, up to this many: a short stall (a busy
+/// shard, a page fault) costs the game no time. Past that the rest are skipped: a lobby that
+/// cannot keep up slows its world down rather than piling bursts onto a shard that is already
+/// behind. Inputs are not lost either way: a skipped tick takes none, they wait in their queues.
+const MAX_CATCH_UP: u32 = 2;
+
+/// What a wake-up at `now` owes for the tick that was due at `next`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Due {
+    /// Ticks to run now: the one due, and missed ones up to [`MAX_CATCH_UP`].
+    run: u32,
+    /// Missed ticks beyond that, not run.
+    skipped: u32,
+}
+
+/// The ticks owed at `now` for the one due at `next`, and when the following one is due (still on
+/// the lobby's grid of `dt` from `next`).
+fn due<I>(next: I, now: I, dt: Duration) -> (Due, I)
+where
+    I: Copy + Ord + std::ops::Sub<I, Output = Duration> + std::ops::Add<Duration, Output = I>,
+{
+    let late = if now > next {
+        now - next
+    } else {
+        Duration::ZERO
+    };
+    let missed = u32::try_from(late.as_nanos() / dt.as_nanos().max(1)).unwrap_or(u32::MAX);
+    let run = 1 + missed.min(MAX_CATCH_UP);
+    let following = next + dt * missed.saturating_add(1);
+    (
+        Due {
+            run,
+            skipped: missed - (run - 1),
+        },
+        following,
+    )
+}
+
 /// Runs a lobby's tick loop until it closes (empty past its grace) or the server shuts down,
 /// then ends it. If the loop panics, [`end`] still runs from the shard's supervisor.
 pub async fn run(lobby: SharedLobby) {
@@ -276,11 +319,8 @@ pub async fn run(lobby: SharedLobby) {
     async move {
         info!(name = %settings.name, max_players = settings.max_players, shard = ctx.shared.shard, "lobby open");
         let dt = Duration::from_secs_f64(1.0 / f64::from(settings.tick_rate));
-        let mut interval =
-            tokio::time::interval_at(first_tick(ctx.epoch, tokio::time::Instant::now(), dt, ctx.phase), dt);
-        // Under overload, skip missed ticks rather than bursting to catch up: players get a
-        // slower world for a moment instead of a stutter of back-to-back snapshots.
-        interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let opened = tokio::time::Instant::now();
+        let mut next = first_tick(ctx.epoch, opened, dt, ctx.phase);
         let cancelled = ctx.shutdown.cancelled();
         tokio::pin!(cancelled);
         let mut links = Vec::new();
@@ -288,8 +328,14 @@ pub async fn run(lobby: SharedLobby) {
             tokio::select! {
                 biased;
                 _ = &mut cancelled => break,
-                _ = interval.tick() => {}
+                _ = tokio::time::sleep_until(next) => {}
             }
+            let woke = tokio::time::Instant::now();
+            let (ticks, after) = due(next, woke, dt);
+            if ticks.skipped > 0 {
+                ctx.metrics.ticks_skipped.inc_by(u64::from(ticks.skipped));
+            }
+            next = after;
             let started = Instant::now();
             // What everyone sent since the last tick, read now: inputs land in their queues.
             lobby.borrow().links_into(&mut links);
@@ -310,11 +356,20 @@ pub async fn run(lobby: SharedLobby) {
                 // A session's call into the lobby (from its own task) panicked part-way.
                 panic!("a call into the lobby panicked part-way; its state cannot be trusted");
             }
-            let (stats, closed) = {
-                let mut cell = lobby.borrow_mut();
-                (cell.tick(), cell.state.is_closed())
-            };
-            report(&ctx.metrics, &stats);
+            let since_open = woke.saturating_duration_since(opened);
+            let mut closed = false;
+            for _ in 0..ticks.run {
+                let stats = {
+                    let mut cell = lobby.borrow_mut();
+                    let stats = cell.tick(since_open);
+                    closed = cell.state.is_closed();
+                    stats
+                };
+                report(&ctx.metrics, &stats);
+                if closed {
+                    break;
+                }
+            }
             let took = started.elapsed();
             ctx.metrics.tick_seconds.observe(took.as_secs_f64());
             if took > dt {
@@ -360,6 +415,37 @@ fn report(m: &Metrics, s: &LobbyStats) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_wake_runs_a_few_missed_ticks_and_skips_the_rest() {
+        let t0 = Instant::now();
+        let dt = Duration::from_millis(33);
+        let ms = Duration::from_millis;
+        // On time (or early): one tick; the next one period on.
+        assert_eq!(due(t0, t0, dt), (Due { run: 1, skipped: 0 }, t0 + dt));
+        assert_eq!(due(t0 + ms(10), t0, dt).0.run, 1);
+        // A little late: still one.
+        assert_eq!(
+            due(t0, t0 + ms(20), dt),
+            (Due { run: 1, skipped: 0 }, t0 + dt)
+        );
+        // Two periods late: the missed two run now, and the grid holds.
+        assert_eq!(
+            due(t0, t0 + ms(70), dt),
+            (Due { run: 3, skipped: 0 }, t0 + dt * 3)
+        );
+        // A long stall: two made up, the rest skipped.
+        assert_eq!(
+            due(t0, t0 + ms(1000), dt),
+            (
+                Due {
+                    run: 3,
+                    skipped: 28
+                },
+                t0 + dt * 31
+            )
+        );
+    }
 
     #[test]
     fn lobbies_tick_on_their_phase_of_the_shards_grid() {

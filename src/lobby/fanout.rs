@@ -34,6 +34,8 @@ pub struct FanOut {
 
 /// The tick being sent, as the fan-out needs it.
 pub struct TickWorld<'a> {
+    /// The lobby's clock at this tick (a client's slow-client clock starts from it).
+    pub now: std::time::Duration,
     pub settings: &'a LobbySettings,
     pub history: &'a History,
     pub events: &'a [GameEvent],
@@ -117,7 +119,7 @@ impl FanOut {
                         stats.snapshots_sent += 1;
                     }
                     Err(SendError::Full) => {
-                        m.send.behind_since.get_or_insert(cur_tick);
+                        m.send.behind_since.get_or_insert(world.now);
                     }
                     Err(SendError::Closed) => closed.push((key, session)),
                 }
@@ -133,7 +135,7 @@ impl FanOut {
                 match send(sink, session, frame, stats) {
                     Ok(()) => m.send.needs_roster = false,
                     Err(SendError::Full) => {
-                        m.send.behind_since.get_or_insert(cur_tick);
+                        m.send.behind_since.get_or_insert(world.now);
                         stats.snapshots_skipped += 1;
                         continue;
                     }
@@ -173,7 +175,7 @@ impl FanOut {
                     stats.snapshots_sent += 1;
                 }
                 Err(SendError::Full) => {
-                    m.send.behind_since.get_or_insert(cur_tick);
+                    m.send.behind_since.get_or_insert(world.now);
                     stats.snapshots_skipped += 1;
                 }
                 Err(SendError::Closed) => closed.push((key, session)),

@@ -42,8 +42,29 @@ impl InputQueue {
         Ok(())
     }
 
+    /// An earlier input carried by a later message (`Input.earlier`): queued if it is newer than
+    /// everything held, so a gap (a message the rate limit dropped) is filled; otherwise it is a
+    /// copy of one already here and is ignored, buttons too (its tap was counted when it came).
+    pub fn fill(&mut self, input: PlayerInput, buffer: usize) {
+        let newest = self
+            .pending
+            .back()
+            .map_or(self.last_seq, |p| p.seq.max(self.last_seq));
+        if input.seq > newest {
+            self.pending.push_back(input);
+            while self.pending.len() > buffer.max(1) {
+                self.pending.pop_front();
+            }
+        }
+    }
+
+    /// How many inputs wait.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The input for this tick, with every button tapped since the last one; `None` when nothing
-    /// waits (the game keeps the last input it was given).
+    /// waits.
     pub fn next(&mut self) -> Option<PlayerInput> {
         let mut input = self.pending.pop_front()?;
         input.buttons |= self.buttons_latch;
@@ -125,6 +146,26 @@ mod tests {
         assert_eq!(q.next().map(|i| i.buttons), Some(1));
         q.push(inp(3, 0), 3).unwrap();
         assert_eq!(q.next().map(|i| i.buttons), Some(0), "the latch is spent");
+    }
+
+    #[test]
+    fn earlier_inputs_fill_a_gap_and_copies_are_ignored() {
+        let mut q = InputQueue::default();
+        q.push(inp(1, 0), 8).unwrap();
+        assert_eq!(q.next().map(|i| i.seq), Some(1));
+        // Message 2 was lost; message 3 carries 1 and 2 before it.
+        q.fill(inp(1, 1), 8);
+        q.fill(inp(2, 0), 8);
+        q.push(inp(3, 0), 8).unwrap();
+        assert_eq!(q.len(), 2);
+        let two = q.next().unwrap();
+        assert_eq!(
+            (two.seq, two.buttons),
+            (2, 0),
+            "the copy of 1 latched nothing"
+        );
+        assert_eq!(q.next().map(|i| i.seq), Some(3));
+        assert_eq!(q.len(), 0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::input_queue::InputQueue;
 use crate::protocol::{EntityId, RosterEntry, SessionId, Tick};
 use slab::Slab;
+use std::time::Duration;
 
 /// One member: a seated player (with an entity) or a spectator.
 #[derive(Debug)]
@@ -14,7 +15,8 @@ pub struct Member {
     pub token: Option<String>,
     /// False while a player's connection is gone and its seat is held.
     pub connected: bool,
-    pub away_since: Tick,
+    /// On the lobby's clock (time since it started), like every deadline here.
+    pub away_since: Duration,
     joined_at: u64,
     pub send: SendState,
     pub inputs: InputQueue,
@@ -30,8 +32,8 @@ pub struct SendState {
     pub needs_roster: bool,
     /// The tick of the last snapshot it was really sent (deltas are built from it).
     pub last_sent: Option<Tick>,
-    /// Since when it could not be sent a snapshot.
-    pub behind_since: Option<Tick>,
+    /// Since when (on the lobby's clock) it could not be sent a snapshot.
+    pub behind_since: Option<Duration>,
 }
 
 impl SendState {
@@ -43,13 +45,17 @@ impl SendState {
     }
 }
 
-/// A member's chat allowance: a token bucket in ticks, and when it was last told it is empty.
+/// A member's chat allowance: a token bucket on the lobby's clock, and when it was last told
+/// it is empty.
 #[derive(Debug)]
 pub struct ChatBucket {
     tokens: u32,
-    refill_at: Tick,
-    limited_at: Option<Tick>,
+    refill_at: Duration,
+    limited_at: Option<Duration>,
 }
+
+/// A refusal is said at most this often.
+const SAY_LIMITED_EVERY: Duration = Duration::from_secs(1);
 
 /// What the bucket says about one more chat line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +68,7 @@ pub enum ChatAllowance {
 }
 
 impl ChatBucket {
-    fn new(burst: u32, now: Tick) -> ChatBucket {
+    fn new(burst: u32, now: Duration) -> ChatBucket {
         ChatBucket {
             tokens: burst,
             refill_at: now,
@@ -70,16 +76,16 @@ impl ChatBucket {
         }
     }
 
-    /// Takes a token for a line at tick `now`: `burst` at most, one more per `refill` ticks;
-    /// `second` is a second in ticks.
-    pub fn take(&mut self, now: Tick, burst: u32, refill: u32, second: u32) -> ChatAllowance {
-        let refill = refill.max(1);
-        // Wrapping, as every tick difference: after the counter wraps the bucket still refills.
-        let periods = now.0.wrapping_sub(self.refill_at.0) / refill;
+    /// Takes a token for a line at `now`: `burst` at most, one more per `refill`.
+    pub fn take(&mut self, now: Duration, burst: u32, refill: Duration) -> ChatAllowance {
+        let refill = refill.max(Duration::from_millis(1));
+        let periods = now.saturating_sub(self.refill_at).as_nanos() / refill.as_nanos();
         if periods > 0 {
+            let periods = u32::try_from(periods).unwrap_or(u32::MAX);
             self.tokens = self.tokens.saturating_add(periods).min(burst);
-            // periods * refill is at most the (wrapped) difference: it fits.
-            self.refill_at = Tick(self.refill_at.0.wrapping_add(periods * refill));
+            self.refill_at = self
+                .refill_at
+                .saturating_add(refill.saturating_mul(periods));
         }
         if self.tokens > 0 {
             self.tokens -= 1;
@@ -87,7 +93,7 @@ impl ChatBucket {
         }
         if self
             .limited_at
-            .is_some_and(|t| now.0.wrapping_sub(t.0) < second)
+            .is_some_and(|t| now.saturating_sub(t) < SAY_LIMITED_EVERY)
         {
             return ChatAllowance::DropSilently;
         }
@@ -128,7 +134,7 @@ impl Members {
         player: Option<EntityId>,
         token: Option<String>,
         chat_burst: u32,
-        now: Tick,
+        now: Duration,
     ) -> (usize, bool) {
         self.join_counter += 1;
         let key = self.slab.insert(Member {
@@ -137,7 +143,7 @@ impl Members {
             player,
             token,
             connected: true,
-            away_since: Tick(0),
+            away_since: Duration::ZERO,
             joined_at: self.join_counter,
             send: SendState::fresh(),
             inputs: InputQueue::default(),
@@ -251,7 +257,7 @@ mod tests {
     #[test]
     fn the_first_player_hosts_and_the_longest_seated_inherits() {
         let mut m = Members::default();
-        let (spec, host) = m.insert(SessionId(1), "s".into(), None, None, 1, Tick(0));
+        let (spec, host) = m.insert(SessionId(1), "s".into(), None, None, 1, Duration::ZERO);
         assert!(!host, "a spectator never hosts");
         let (a, host) = m.insert(
             SessionId(2),
@@ -259,7 +265,7 @@ mod tests {
             Some(EntityId(1)),
             None,
             1,
-            Tick(0),
+            Duration::ZERO,
         );
         assert!(host);
         let (b, _) = m.insert(
@@ -268,7 +274,7 @@ mod tests {
             Some(EntityId(2)),
             None,
             1,
-            Tick(0),
+            Duration::ZERO,
         );
         let (_c, _) = m.insert(
             SessionId(4),
@@ -276,7 +282,7 @@ mod tests {
             Some(EntityId(3)),
             None,
             1,
-            Tick(0),
+            Duration::ZERO,
         );
         assert_eq!((m.players(), m.spectators()), (3, 1));
         assert_eq!(m.remove(a).1, Some(b));
@@ -294,7 +300,7 @@ mod tests {
             Some(EntityId(1)),
             None,
             1,
-            Tick(0),
+            Duration::ZERO,
         );
         assert!(m.active(k, SessionId(1)).is_some());
         m.rebind(k, SessionId(2), "t".into());
@@ -305,30 +311,26 @@ mod tests {
 
     #[test]
     fn chat_refills_by_whole_periods_and_refuses_once_a_second() {
-        let mut c = ChatBucket::new(2, Tick(0));
-        assert_eq!(c.take(Tick(0), 2, 30, 30), ChatAllowance::Send);
-        assert_eq!(c.take(Tick(0), 2, 30, 30), ChatAllowance::Send);
-        assert_eq!(c.take(Tick(1), 2, 30, 30), ChatAllowance::Refuse);
-        assert_eq!(c.take(Tick(29), 2, 30, 30), ChatAllowance::DropSilently);
+        let ms = Duration::from_millis;
+        let refill = ms(1000);
+        let mut c = ChatBucket::new(2, ms(0));
+        assert_eq!(c.take(ms(0), 2, refill), ChatAllowance::Send);
+        assert_eq!(c.take(ms(0), 2, refill), ChatAllowance::Send);
+        assert_eq!(c.take(ms(33), 2, refill), ChatAllowance::Refuse);
+        assert_eq!(c.take(ms(990), 2, refill), ChatAllowance::DropSilently);
         assert_eq!(
-            c.take(Tick(30), 2, 30, 30),
+            c.take(ms(1000), 2, refill),
             ChatAllowance::Send,
             "one refilled"
         );
         assert_eq!(
-            c.take(Tick(31), 2, 30, 30),
+            c.take(ms(1033), 2, refill),
             ChatAllowance::Refuse,
             "a second since"
         );
-    }
-
-    #[test]
-    fn chat_refills_across_the_tick_counter_wrapping() {
-        let start = Tick(u32::MAX - 10);
-        let mut c = ChatBucket::new(1, start);
-        assert_eq!(c.take(start, 1, 30, 30), ChatAllowance::Send);
-        assert_eq!(c.take(start, 1, 30, 30), ChatAllowance::Refuse);
-        // 30 ticks later the counter has wrapped past zero: one token is back.
-        assert_eq!(c.take(Tick(19), 1, 30, 30), ChatAllowance::Send);
+        // A long quiet spell refills to the burst, not past it.
+        assert_eq!(c.take(ms(60_000), 2, refill), ChatAllowance::Send);
+        assert_eq!(c.take(ms(60_000), 2, refill), ChatAllowance::Send);
+        assert_eq!(c.take(ms(60_000), 2, refill), ChatAllowance::Refuse);
     }
 }

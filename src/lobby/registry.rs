@@ -3,7 +3,7 @@
 
 use super::code::generate_code;
 use super::ports::Directory;
-use super::settings::LobbySettings;
+use super::settings::{LobbySettings, Rounds};
 use super::state::LobbyState;
 use crate::config::Config;
 use crate::game::GameKind;
@@ -139,6 +139,7 @@ impl Registry {
         game: GameKind,
         max_players: u16,
         public: bool,
+        rounds: Rounds,
     ) -> Result<LobbyHandle, RegistryError> {
         if self.shutdown.is_cancelled() {
             return Err(RegistryError::ShuttingDown);
@@ -174,16 +175,15 @@ impl Registry {
             tick_rate: cfg.lobby.tick_rate,
             snapshot_every: u32::from(cfg.lobby.tick_rate / cfg.lobby.snapshot_rate),
             history: cfg.lobby.history,
-            empty_close_ticks: cfg.ticks(cfg.lobby.empty_close_after),
-            reconnect_grace_ticks: if cfg.lobby.reconnect_grace.is_zero() {
-                0
-            } else {
-                cfg.ticks(cfg.lobby.reconnect_grace)
-            },
-            max_behind_ticks: cfg.ticks(cfg.lobby.slow_client_timeout),
+            empty_close: cfg.lobby.empty_close_after,
+            reconnect_grace: cfg.lobby.reconnect_grace,
+            slow_client: cfg.lobby.slow_client_timeout,
             chat_burst: cfg.lobby.chat_burst,
-            chat_refill_ticks: cfg.ticks(cfg.lobby.chat_refill),
+            chat_refill: cfg.lobby.chat_refill,
             seed,
+            kill_goal: rounds.kill_goal,
+            round_seconds: rounds.round_seconds,
+            max_rewind: cfg.lobby.max_rewind,
         };
         let shard = self.host.place();
         let shared = Arc::new(LobbyShared {

@@ -1,20 +1,23 @@
 //! The pure lobby: seats, inputs, the game, chat and the tick, as a state machine.
 //!
-//! No sockets, no clock: time is the tick count, and sending goes through a [`Sink`] that says
-//! whether a client took the frame. That is what lets every rule here be unit-tested.
+//! No sockets, no clock of its own: each tick is handed the time (since the lobby started) on
+//! the caller's clock, and sending goes through a [`Sink`] that says whether a client took the
+//! frame. That is what lets every rule here be unit-tested.
 
 use super::fanout::{FanOut, TickWorld};
 use super::history::History;
+use super::input_queue::InputQueue;
 use super::members::{ChatAllowance, Members};
 use super::ports::{Effect, LobbyStats, Sink};
 use super::settings::LobbySettings;
-use crate::game::Game;
+use crate::game::{Game, InputPolicy};
 use crate::protocol::PlayerInput;
 use crate::protocol::{
     CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg, SessionId, Tick,
     MAX_CHAT_LEN,
 };
 use crate::snapshot::EntityTable;
+use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JoinOk {
@@ -50,20 +53,25 @@ pub struct LobbyState {
     broadcasts: Vec<Frame>,
     fanout: FanOut,
     effects: Vec<Effect>,
-    empty_since: Option<Tick>,
+    /// The time the last tick was given: commands between ticks are stamped with it.
+    now: Duration,
+    empty_since: Option<Duration>,
     /// When the round was last restarted (restarts are limited to one a second).
-    restarted_at: Option<Tick>,
+    restarted_at: Option<Duration>,
     closed: bool,
     stats: LobbyStats,
-    input_buffer: usize,
+    input_policy: InputPolicy,
 }
+
+/// The host may restart the round at most this often.
+const RESTART_EVERY: Duration = Duration::from_secs(1);
 
 impl LobbyState {
     pub fn new(settings: LobbySettings) -> Self {
-        let game = settings.game.create(settings.tick_rate, settings.seed);
+        let game = settings.game.create(&settings.game_setup());
         let history = History::new(settings.history, game.field_count());
         LobbyState {
-            input_buffer: game.input_buffer().max(1),
+            input_policy: game.input_policy(),
             game,
             tick: Tick(0),
             members: Members::default(),
@@ -72,7 +80,8 @@ impl LobbyState {
             broadcasts: Vec::new(),
             fanout: FanOut::new(),
             effects: Vec::new(),
-            empty_since: Some(Tick(0)),
+            now: Duration::ZERO,
+            empty_since: Some(Duration::ZERO),
             restarted_at: None,
             closed: false,
             stats: LobbyStats::default(),
@@ -167,7 +176,7 @@ impl LobbyState {
             player,
             token,
             self.settings.chat_burst,
-            self.tick,
+            self.now,
         );
         self.empty_since = None;
         if let Some(p) = player {
@@ -232,14 +241,14 @@ impl LobbyState {
 
     /// The member's connection dropped. Players keep their seat for the grace period.
     pub fn disconnected(&mut self, key: usize, session: SessionId) {
-        let grace = self.settings.reconnect_grace_ticks;
-        let tick = self.tick;
+        let grace = self.settings.reconnect_grace;
+        let now = self.now;
         let Some(m) = self.members.active(key, session) else {
             return;
         };
-        if m.player.is_some() && m.token.is_some() && grace > 0 {
+        if m.player.is_some() && m.token.is_some() && !grace.is_zero() {
             m.connected = false;
-            m.away_since = tick;
+            m.away_since = now;
             m.inputs.stand_still();
             let (p, name) = (m.player.unwrap_or_default(), m.name.clone());
             self.lobby_event(LobbyEventKind::Away, p, &name);
@@ -263,7 +272,7 @@ impl LobbyState {
             self.lobby_event(LobbyEventKind::HostChanged, p, &name);
         }
         if self.members.is_empty() {
-            self.empty_since = Some(self.tick);
+            self.empty_since = Some(self.now);
         }
     }
 
@@ -275,12 +284,29 @@ impl LobbyState {
     }
 
     /// Records a player's input; it applies at a later tick. Old sequence numbers are ignored.
-    pub fn input(&mut self, key: usize, session: SessionId, input: PlayerInput) {
-        let buffer = self.input_buffer;
+    /// `earlier` are inputs before it that the client sent again (oldest first): the ones the
+    /// lobby has not seen fill the gap.
+    pub fn input(
+        &mut self,
+        key: usize,
+        session: SessionId,
+        input: PlayerInput,
+        earlier: &[PlayerInput],
+    ) {
+        let buffer = match self.input_policy {
+            InputPolicy::Latest => 1,
+            InputPolicy::EachOnce { buffer, .. } => buffer,
+        };
         let Some(m) = self.members.active(key, session) else {
             return;
         };
-        if m.player.is_some() && m.inputs.push(input, buffer).is_err() {
+        if m.player.is_none() {
+            return;
+        }
+        for e in earlier {
+            m.inputs.fill(*e, buffer);
+        }
+        if m.inputs.push(input, buffer).is_err() {
             self.stats.stale_inputs += 1;
         }
     }
@@ -294,8 +320,8 @@ impl LobbyState {
 
     /// A chat line to everyone in the lobby, rate-limited per member.
     pub fn chat(&mut self, key: usize, session: SessionId, text: &str, sink: &mut impl Sink) {
-        let (tick, second) = (self.tick, u32::from(self.settings.tick_rate));
-        let (burst, refill) = (self.settings.chat_burst, self.settings.chat_refill_ticks);
+        let now = self.now;
+        let (burst, refill) = (self.settings.chat_burst, self.settings.chat_refill);
         let Some(m) = self.members.active(key, session) else {
             return;
         };
@@ -309,7 +335,7 @@ impl LobbyState {
                 format!("chat messages are at most {MAX_CHAT_LEN} bytes"),
             ))
         } else {
-            match m.chat.take(tick, burst, refill, second) {
+            match m.chat.take(now, burst, refill) {
                 ChatAllowance::Send => None,
                 ChatAllowance::DropSilently => return,
                 ChatAllowance::Refuse => Some((
@@ -346,10 +372,9 @@ impl LobbyState {
             let _ = sink.send_event(session, &frame);
             return;
         }
-        let second = u32::from(self.settings.tick_rate);
         if self
             .restarted_at
-            .is_some_and(|t| self.tick.0.wrapping_sub(t.0) < second)
+            .is_some_and(|t| self.now.saturating_sub(t) < RESTART_EVERY)
         {
             // Every restart is an event for every member: a host must not make it a flood.
             let frame = self.fanout.frame(&ServerMsg::error(
@@ -359,7 +384,7 @@ impl LobbyState {
             let _ = sink.send_event(session, &frame);
             return;
         }
-        self.restarted_at = Some(self.tick);
+        self.restarted_at = Some(self.now);
         self.game.restart(self.tick);
         self.lobby_event(LobbyEventKind::RoundRestarted, p, &name);
     }
@@ -373,18 +398,17 @@ impl LobbyState {
         self.broadcasts.push(frame);
     }
 
-    /// Advances one tick: inputs, step, table, fan-out, then the lobby's own housekeeping.
-    pub fn tick(&mut self, sink: &mut impl Sink) {
+    /// Advances one tick at `now` (time since the lobby started, on the caller's clock): inputs,
+    /// step, table, fan-out, then the lobby's own housekeeping.
+    pub fn tick(&mut self, now: Duration, sink: &mut impl Sink) {
+        self.now = self.now.max(now);
         self.tick = Tick(self.tick.0.wrapping_add(1).max(1));
         let tick = self.tick;
 
-        // 1. Inputs: one per player per tick, oldest first (the game's input buffer decides how
-        // many may wait). No input: the last one holds.
+        // 1. Inputs, as the game takes them (see `InputPolicy`).
         for (_, m) in self.members.iter_mut() {
             if let Some(p) = m.player {
-                if let Some(input) = m.inputs.next() {
-                    self.game.apply_input(p, &input);
-                }
+                feed(self.game.as_mut(), self.input_policy, p, &mut m.inputs);
             }
         }
 
@@ -400,6 +424,7 @@ impl LobbyState {
         if tick.0 % self.settings.snapshot_every.max(1) == 0 {
             self.write_table(tick);
             let world = TickWorld {
+                now: self.now,
                 settings: &self.settings,
                 history: &self.history,
                 events: &self.events,
@@ -443,13 +468,13 @@ impl LobbyState {
     }
 
     fn housekeeping(&mut self, sink: &mut impl Sink) {
-        let tick = self.tick;
-        let grace = self.settings.reconnect_grace_ticks;
-        let max_behind = self.settings.max_behind_ticks;
+        let now = self.now;
+        let grace = self.settings.reconnect_grace;
+        let max_behind = self.settings.slow_client;
         let expired: Vec<usize> = self
             .members
             .iter()
-            .filter(|(_, m)| !m.connected && tick.0.wrapping_sub(m.away_since.0) >= grace)
+            .filter(|(_, m)| !m.connected && now.saturating_sub(m.away_since) >= grace)
             .map(|(k, _)| k)
             .collect();
         for key in expired {
@@ -462,7 +487,7 @@ impl LobbyState {
                 m.connected
                     && m.send
                         .behind_since
-                        .is_some_and(|b| tick.0.wrapping_sub(b.0) >= max_behind)
+                        .is_some_and(|b| now.saturating_sub(b) >= max_behind)
             })
             .map(|(k, m)| (k, m.session))
             .collect();
@@ -473,9 +498,30 @@ impl LobbyState {
             self.disconnected(key, session);
         }
         if self.members.is_empty() {
-            let since = *self.empty_since.get_or_insert(tick);
-            if tick.0.wrapping_sub(since.0) >= self.settings.empty_close_ticks {
+            let since = *self.empty_since.get_or_insert(now);
+            if now.saturating_sub(since) >= self.settings.empty_close {
                 self.closed = true;
+            }
+        }
+    }
+}
+
+/// One tick's input for player `p`. `Latest`: the newest, or the last one holds. `EachOnce`: the
+/// oldest waiting, and one more as a step of its own when a burst has piled up; with none the
+/// player idles, so no input is ever applied twice or skipped and its client's prediction holds.
+fn feed(game: &mut dyn Game, policy: InputPolicy, p: EntityId, inputs: &mut InputQueue) {
+    let Some(input) = inputs.next() else {
+        if matches!(policy, InputPolicy::EachOnce { .. }) {
+            game.idle(p);
+        }
+        return;
+    };
+    game.apply_input(p, &input);
+    if let InputPolicy::EachOnce { catch_up_above, .. } = policy {
+        if inputs.len() > catch_up_above {
+            game.catch_up(p);
+            if let Some(next) = inputs.next() {
+                game.apply_input(p, &next);
             }
         }
     }
@@ -521,6 +567,15 @@ mod tests {
         }
     }
 
+    /// The tests' tick period (a whole number of milliseconds, so deadlines land on ticks).
+    const TICK: Duration = Duration::from_millis(33);
+
+    /// One tick, on a clock that advances a period per tick.
+    fn advance(l: &mut LobbyState, sink: &mut impl Sink) {
+        let n = l.tick.0 + 1;
+        l.tick(TICK * n, sink);
+    }
+
     fn settings(game: GameKind, max_players: u16) -> LobbySettings {
         LobbySettings {
             id: LobbyId(1),
@@ -533,12 +588,15 @@ mod tests {
             tick_rate: 30,
             snapshot_every: 1,
             history: 8,
-            empty_close_ticks: 10,
-            reconnect_grace_ticks: 20,
-            max_behind_ticks: 30,
+            empty_close: TICK * 10,
+            reconnect_grace: TICK * 20,
+            slow_client: TICK * 30,
             chat_burst: 2,
-            chat_refill_ticks: 30,
+            chat_refill: TICK * 30,
             seed: 1,
+            kill_goal: 10,
+            round_seconds: 300,
+            max_rewind: Duration::from_millis(200),
         }
     }
 
@@ -579,7 +637,7 @@ mod tests {
         let b = l
             .join(s(2), "bob".into(), false, Some("tb".into()))
             .unwrap();
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         sink.take(s(2));
         let msgs = sink.take(s(1));
         let ServerMsg::Joined(j) = &msgs[0] else {
@@ -591,7 +649,7 @@ mod tests {
         assert_eq!(j.snapshot.base_delta, 0);
         assert_eq!(l.host(), a.player);
         assert_eq!(b.player, Some(EntityId(2)));
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         let msgs = sink.take(s(2));
         assert!(
             matches!(&msgs[..], [ServerMsg::Snapshot(b)] if b.base_delta == 1),
@@ -610,8 +668,8 @@ mod tests {
     fn joined_is_the_lobby_roster_and_a_full_snapshot_byte_for_byte() {
         let mut l = LobbyState::new(settings(GameKind::Arena, 4));
         let mut sink = TestSink::default();
-        l.join(s(1), "ann".into(), false, None).unwrap();
-        l.tick(&mut sink);
+        let me = l.join(s(1), "ann".into(), false, None).unwrap().player;
+        advance(&mut l, &mut sink);
         let raw = sink.raw[&s(1)][0].clone();
         let cur = l.world().unwrap().clone();
         let st = l.settings();
@@ -620,14 +678,14 @@ mod tests {
             code: st.code.clone(),
             name: st.name.clone(),
             game: st.game.name().to_owned(),
-            you: Some(EntityId(1)),
-            host: Some(EntityId(1)),
+            you: me,
+            host: me,
             tick_rate: st.tick_rate,
             snapshot_rate: st.snapshot_rate(),
             max_players: st.max_players,
-            field_count: 9,
+            field_count: cur.field_count(),
             roster: vec![RosterEntry {
-                id: EntityId(1),
+                id: me.unwrap(),
                 name: "ann".into(),
             }],
             snapshot: crate::snapshot::encode_body(None, &cur, &[]),
@@ -650,7 +708,7 @@ mod tests {
             l.join(s(5), "eve".into(), true, None).unwrap_err().code,
             ErrorCode::LobbyFull
         );
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         // The spectator sees both players and has no entity of its own.
         let ServerMsg::Joined(j) = &sink.take(s(3))[0] else {
             panic!()
@@ -658,7 +716,7 @@ mod tests {
         assert_eq!((j.you, j.roster.len()), (None, 2));
         l.leave(a.member, s(1));
         assert_eq!(l.host(), b.player);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         let msgs = sink.take(s(3));
         assert!(msgs.iter().any(|m| matches!(m, ServerMsg::LobbyEvent { kind: LobbyEventKind::Left, player, .. } if Some(*player) == a.player)));
         assert!(msgs.iter().any(|m| matches!(m, ServerMsg::LobbyEvent { kind: LobbyEventKind::HostChanged, player, .. } if Some(*player) == b.player)));
@@ -672,15 +730,15 @@ mod tests {
         let mut sink = TestSink::default();
         let a = l.join(s(1), "ann".into(), false, None).unwrap();
         for _ in 0..50 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         assert!(!l.is_closed());
         l.leave(a.member, s(1));
         for _ in 0..9 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         assert!(!l.is_closed());
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert!(l.is_closed());
         assert_eq!(
             l.join(s(2), "x".into(), false, None).unwrap_err().code,
@@ -689,25 +747,53 @@ mod tests {
     }
 
     #[test]
+    fn deadlines_are_kept_in_real_time_when_ticks_fall_behind() {
+        // A lobby that falls behind runs fewer ticks than it should: its promises in seconds
+        // (the reconnect grace, the empty-lobby close) are kept on the clock, not in ticks.
+        let mut l = LobbyState::new(settings(GameKind::Arena, 2));
+        let mut sink = TestSink::default();
+        let a = l
+            .join(s(1), "ann".into(), false, Some("ta".into()))
+            .unwrap();
+        let _b = l
+            .join(s(2), "bob".into(), false, Some("tb".into()))
+            .unwrap();
+        l.tick(TICK, &mut sink);
+        l.disconnected(a.member, s(1));
+        // Half the grace passes in one (late) tick: the seat is still held.
+        l.tick(TICK + TICK * 10, &mut sink);
+        assert_eq!(l.players(), 2);
+        // The whole grace has passed by the next tick, though only two ticks ran.
+        l.tick(TICK + TICK * 20, &mut sink);
+        assert_eq!(l.players(), 1, "the seat expired on time");
+        // Empty for its close time, in two ticks: closed.
+        l.leave(_b.member, s(2));
+        l.tick(TICK * 22, &mut sink);
+        assert!(!l.is_closed());
+        l.tick(TICK * 32, &mut sink);
+        assert!(l.is_closed());
+    }
+
+    #[test]
     fn acks_follow_inputs_and_stale_inputs_are_ignored() {
         let mut l = LobbyState::new(settings(GameKind::Walkers, 2));
         let mut sink = TestSink::default();
         let a = l.join(s(1), "ann".into(), false, None).unwrap();
         let p = a.player.unwrap();
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         let x0 = l.world().unwrap().get(p).unwrap().fields[0];
         let inp = |seq, dx| PlayerInput {
             seq,
             dx,
             ..Default::default()
         };
-        l.input(a.member, s(1), inp(5, 1));
-        l.tick(&mut sink);
+        l.input(a.member, s(1), inp(5, 1), &[]);
+        advance(&mut l, &mut sink);
         let row = *l.world().unwrap().get(p).unwrap();
         assert_eq!(row.fields[2], 5);
         // An older sequence number changes nothing, not even the direction.
-        l.input(a.member, s(1), inp(3, -1));
-        l.tick(&mut sink);
+        l.input(a.member, s(1), inp(3, -1), &[]);
+        advance(&mut l, &mut sink);
         let row2 = *l.world().unwrap().get(p).unwrap();
         assert_eq!(row2.fields[2], 5);
         if x0 < 31000 {
@@ -715,8 +801,8 @@ mod tests {
         }
         assert_eq!(l.take_stats().stale_inputs, 1);
         // Inputs from a session that is not this member's are dropped.
-        l.input(a.member, s(99), inp(9, 0));
-        l.tick(&mut sink);
+        l.input(a.member, s(99), inp(9, 0), &[]);
+        advance(&mut l, &mut sink);
         assert_eq!(l.world().unwrap().get(p).unwrap().fields[2], 5);
     }
 
@@ -727,7 +813,7 @@ mod tests {
         let a = l.join(s(1), "ann".into(), false, None).unwrap();
         let b = l.join(s(2), "bob".into(), false, None).unwrap();
         let mut mirror = Mirror::new(3);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         mirror.feed(&sink.take(s(2)));
         // Bob's queue is full for 5 ticks while Ann moves and chats.
         sink.full.insert(s(2));
@@ -741,14 +827,15 @@ mod tests {
                     dy: 1,
                     ..Default::default()
                 },
+                &[],
             );
             if seq == 2 {
                 l.chat(a.member, s(1), "hi", &mut sink);
             }
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         sink.full.remove(&s(2));
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         let msgs = sink.take(s(2));
         // Missed chat means a roster refresh first, then a delta from the last tick it really got.
         assert!(matches!(msgs[0], ServerMsg::Roster { .. }), "{msgs:?}");
@@ -761,10 +848,10 @@ mod tests {
         // Behind longer than the history holds: a full snapshot.
         sink.full.insert(s(2));
         for _ in 0..10 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         sink.full.remove(&s(2));
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         let msgs = sink.take(s(2));
         assert!(
             matches!(&msgs[..], [ServerMsg::Snapshot(b)] if b.base_delta == 0),
@@ -775,10 +862,10 @@ mod tests {
         // Behind for max_behind_ticks: kicked, and its seat is held like any dropped connection.
         sink.full.insert(s(2));
         for _ in 0..30 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         assert!(sink.kicked.is_empty());
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert_eq!(sink.kicked, vec![(s(2), CloseCode::TooSlow)]);
         assert_eq!(l.take_stats().slow_kicks, 1);
         let _ = b;
@@ -789,13 +876,13 @@ mod tests {
         let mut l = LobbyState::new(settings(GameKind::Arena, 4));
         let mut sink = TestSink::default();
         let a = l.join(s(1), "ann".into(), false, None).unwrap();
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         sink.take(s(1));
         l.chat(a.member, s(1), "  hello\u{7}  ", &mut sink);
         l.chat(a.member, s(1), &"x".repeat(MAX_CHAT_LEN + 1), &mut sink);
         l.chat(a.member, s(1), "two", &mut sink);
         l.chat(a.member, s(1), "three", &mut sink);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         let msgs = sink.take(s(1));
         let errors: Vec<u16> = msgs
             .iter()
@@ -821,11 +908,11 @@ mod tests {
         assert_eq!(chats, vec!["hello", "two"]);
         // The bucket refills with time (ticks).
         for _ in 0..30 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         sink.take(s(1));
         l.chat(a.member, s(1), "later", &mut sink);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert!(sink
             .take(s(1))
             .iter()
@@ -835,12 +922,12 @@ mod tests {
     #[test]
     fn a_chat_flood_gets_one_rate_limit_error_a_second() {
         let mut l = LobbyState::new(LobbySettings {
-            chat_refill_ticks: 1000,
+            chat_refill: TICK * 1000,
             ..settings(GameKind::Walkers, 2)
         });
         let mut sink = TestSink::default();
         let a = l.join(s(1), "ann".into(), false, None).unwrap();
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         sink.take(s(1));
         let count = |msgs: &[ServerMsg]| {
             let errors = msgs
@@ -856,18 +943,18 @@ mod tests {
         for _ in 0..50 {
             l.chat(a.member, s(1), "spam", &mut sink);
         }
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert_eq!(count(&sink.take(s(1))), (1, 2));
         // Still flooding within the second: dropped without a word.
         for _ in 0..29 {
             l.chat(a.member, s(1), "spam", &mut sink);
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         assert_eq!(count(&sink.take(s(1))), (0, 0));
         // A second later it is told again.
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         l.chat(a.member, s(1), "spam", &mut sink);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert_eq!(count(&sink.take(s(1))), (1, 0));
     }
 
@@ -877,14 +964,14 @@ mod tests {
         let mut sink = TestSink::default();
         let a = l.join(s(1), "ann".into(), false, None).unwrap();
         let b = l.join(s(2), "bob".into(), false, None).unwrap();
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         sink.take(s(2));
         l.restart(b.member, s(2), &mut sink);
         assert!(
             matches!(&sink.take(s(2))[..], [ServerMsg::Error { code, .. }] if *code == ErrorCode::NotHost.as_u16())
         );
         l.restart(a.member, s(1), &mut sink);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert!(sink.take(s(2)).iter().any(|m| matches!(
             m,
             ServerMsg::LobbyEvent {
@@ -899,11 +986,11 @@ mod tests {
             matches!(&sink.take(s(1))[..], [ServerMsg::Error { code, .. }] if *code == ErrorCode::RateLimited.as_u16())
         );
         for _ in 0..30 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         sink.take(s(1));
         l.restart(a.member, s(1), &mut sink);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert!(sink.take(s(1)).iter().any(|m| matches!(
             m,
             ServerMsg::LobbyEvent {
@@ -928,12 +1015,13 @@ mod tests {
                 dx: 1,
                 ..Default::default()
             },
+            &[],
         );
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         l.disconnected(a.member, s(1));
         l.take_effects();
         for _ in 0..5 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         assert_eq!(l.players(), 1);
         assert!(l.resume(s(2), "nope", "t2".into(), &mut sink).is_err());
@@ -949,7 +1037,7 @@ mod tests {
         // Single use: the old token no longer works.
         assert!(l.resume(s(3), "t1", "t3".into(), &mut sink).is_err());
         sink.take(s(2));
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         let msgs = sink.take(s(2));
         let ServerMsg::Joined(j) = &msgs[0] else {
             panic!("{msgs:?}")
@@ -962,7 +1050,7 @@ mod tests {
         // Drop again and let the grace period run out: the seat goes.
         l.disconnected(r.member, s(2));
         for _ in 0..20 {
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
         }
         assert_eq!(l.players(), 0);
         assert!(l.take_effects().contains(&Effect::UnbindToken("t2".into())));
@@ -978,11 +1066,11 @@ mod tests {
         let mut arena = LobbyState::new(settings(GameKind::Arena, 2));
         let mut sink = TestSink::default();
         let a = arena.join(s(1), "ann".into(), false, None).unwrap();
-        arena.tick(&mut sink);
+        advance(&mut arena, &mut sink);
         // Two inputs land in one tick (jitter): each gets its own tick, in order.
-        arena.input(a.member, s(1), inp(1));
-        arena.input(a.member, s(1), inp(2));
-        arena.tick(&mut sink);
+        arena.input(a.member, s(1), inp(1), &[]);
+        arena.input(a.member, s(1), inp(2), &[]);
+        advance(&mut arena, &mut sink);
         assert_eq!(
             arena
                 .world()
@@ -992,7 +1080,7 @@ mod tests {
                 .fields[2],
             1
         );
-        arena.tick(&mut sink);
+        advance(&mut arena, &mut sink);
         assert_eq!(
             arena
                 .world()
@@ -1002,27 +1090,38 @@ mod tests {
                 .fields[2],
             2
         );
-        // A client far ahead is capped at the buffer: the oldest inputs go.
+        let ack = |l: &LobbyState| l.world().unwrap().get(a.player.unwrap()).unwrap().fields[2];
+        // No input for a tick: the ack stays (the player idles; nothing is repeated).
+        advance(&mut arena, &mut sink);
+        assert_eq!(ack(&arena), 2);
+        // A burst (what a stalled client sends when it recovers) drains two a tick down to the
+        // catch-up bound, then one a tick: every input applied, none twice.
         for seq in 3..=9 {
-            arena.input(a.member, s(1), inp(seq));
+            arena.input(a.member, s(1), inp(seq), &[]);
         }
-        arena.tick(&mut sink);
+        let mut acks = Vec::new();
+        for _ in 0..5 {
+            advance(&mut arena, &mut sink);
+            acks.push(ack(&arena));
+        }
+        assert_eq!(acks, [4, 6, 7, 8, 9]);
+        // A client far ahead is capped at the buffer (8): the oldest inputs go.
+        for seq in 10..=30 {
+            arena.input(a.member, s(1), inp(seq), &[]);
+        }
+        advance(&mut arena, &mut sink);
         assert_eq!(
-            arena
-                .world()
-                .unwrap()
-                .get(a.player.unwrap())
-                .unwrap()
-                .fields[2],
-            7
+            ack(&arena),
+            24,
+            "23 (a catch-up step) and 24, of 23..=30 kept"
         );
 
         let mut walkers = LobbyState::new(settings(GameKind::Walkers, 2));
         let w = walkers.join(s(1), "ann".into(), false, None).unwrap();
-        walkers.tick(&mut sink);
-        walkers.input(w.member, s(1), inp(1));
-        walkers.input(w.member, s(1), inp(2));
-        walkers.tick(&mut sink);
+        advance(&mut walkers, &mut sink);
+        walkers.input(w.member, s(1), inp(1), &[]);
+        walkers.input(w.member, s(1), inp(2), &[]);
+        advance(&mut walkers, &mut sink);
         assert_eq!(
             walkers
                 .world()
@@ -1039,13 +1138,13 @@ mod tests {
         let mut l = LobbyState::new(settings(GameKind::Walkers, 2));
         let mut sink = TestSink::default();
         let a = l.join(s(1), "ann".into(), false, None).unwrap();
-        l.tick(&mut sink);
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
+        advance(&mut l, &mut sink);
         sink.take(s(1));
         l.resync(a.member, s(1));
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert!(matches!(&sink.take(s(1))[..], [ServerMsg::Snapshot(b)] if b.base_delta == 0));
-        l.tick(&mut sink);
+        advance(&mut l, &mut sink);
         assert!(matches!(&sink.take(s(1))[..], [ServerMsg::Snapshot(b)] if b.base_delta == 1));
     }
 
@@ -1054,7 +1153,7 @@ mod tests {
         // A deterministic pseudo-random walk over joins, leaves, inputs and full queues.
         let mut rng = fastrand::Rng::with_seed(1234);
         let mut l = LobbyState::new(LobbySettings {
-            empty_close_ticks: u32::MAX,
+            empty_close: Duration::MAX,
             ..settings(GameKind::Arena, 6)
         });
         let mut sink = TestSink::default();
@@ -1068,7 +1167,7 @@ mod tests {
                     next += 1;
                     let ok = l.join(sid, format!("p{}", sid.0), false, None).unwrap();
                     seated.push((sid, ok.member, 0));
-                    mirrors.insert(sid, Mirror::new(9));
+                    mirrors.insert(sid, Mirror::new(l.game.field_count()));
                 }
                 1 if !seated.is_empty() => {
                     let (sid, key, _) = seated.swap_remove(rng.usize(..seated.len()));
@@ -1092,10 +1191,11 @@ mod tests {
                     dy: rng.i8(-1..=1),
                     aim: rng.f32() * 6.0,
                     buttons: rng.u8(..2),
+                    view_tick: 0,
                 };
-                l.input(*key, *sid, input);
+                l.input(*key, *sid, input, &[]);
             }
-            l.tick(&mut sink);
+            advance(&mut l, &mut sink);
             // Clients kept full past the slow limit are kicked: they are gone for this test.
             for (sid, _) in sink.kicked.drain(..) {
                 mirrors.remove(&sid);

@@ -4,6 +4,7 @@
 use super::ids::LobbyId;
 use super::messages::{ClientMsg, CreateLobby, Hello, LobbyRef, PlayerInput};
 use super::seq::{opt, req, skip_rest};
+use super::MAX_EARLIER_INPUTS;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -62,12 +63,26 @@ impl Serialize for ClientMsg {
                 t.end()
             }
             ClientMsg::CreateLobby(c) => {
-                let mut t = s.serialize_tuple(5)?;
+                // The round rules are left out when unset, so older layouts stay byte-identical.
+                let len = if c.round_seconds.is_some() {
+                    7
+                } else if c.kill_goal.is_some() {
+                    6
+                } else {
+                    5
+                };
+                let mut t = s.serialize_tuple(len)?;
                 t.serialize_element(&Self::CREATE_LOBBY)?;
                 t.serialize_element(&c.name)?;
                 t.serialize_element(&c.game)?;
                 t.serialize_element(&c.max_players)?;
                 t.serialize_element(&c.public)?;
+                if len > 5 {
+                    t.serialize_element(&c.kill_goal)?;
+                }
+                if len > 6 {
+                    t.serialize_element(&c.round_seconds)?;
+                }
                 t.end()
             }
             ClientMsg::Join(r) | ClientMsg::Spectate(r) => {
@@ -92,17 +107,19 @@ impl Serialize for ClientMsg {
                 t.serialize_element(&Self::LEAVE)?;
                 t.end()
             }
-            ClientMsg::Input(i) => {
-                // Walkers-style inputs (no aim, no buttons) stay 4 elements long on the wire.
-                let short = i.aim == 0.0 && i.buttons == 0;
-                let mut t = s.serialize_tuple(if short { 4 } else { 6 })?;
+            ClientMsg::Input { input, earlier } => {
+                // Trailing fields that say nothing are left out: walkers inputs (no aim, no
+                // buttons) stay 4 elements long on the wire.
+                let len = if !earlier.is_empty() {
+                    7
+                } else {
+                    input.wire_len()
+                };
+                let mut t = s.serialize_tuple(1 + len)?;
                 t.serialize_element(&Self::INPUT)?;
-                t.serialize_element(&i.seq)?;
-                t.serialize_element(&i.dx)?;
-                t.serialize_element(&i.dy)?;
-                if !short {
-                    t.serialize_element(&i.aim)?;
-                    t.serialize_element(&i.buttons)?;
+                input.fields(&mut t, len.min(6))?;
+                if !earlier.is_empty() {
+                    t.serialize_element(earlier)?;
                 }
                 t.end()
             }
@@ -159,6 +176,8 @@ impl<'de> Deserialize<'de> for ClientMsg {
                         game: req(&mut seq, "game")?,
                         max_players: req(&mut seq, "max_players")?,
                         public: req(&mut seq, "public")?,
+                        kill_goal: opt(&mut seq)?,
+                        round_seconds: opt(&mut seq)?,
                     }),
                     ClientMsg::JOIN => ClientMsg::Join(req(&mut seq, "lobby")?),
                     ClientMsg::SPECTATE => ClientMsg::Spectate(req(&mut seq, "lobby")?),
@@ -166,13 +185,10 @@ impl<'de> Deserialize<'de> for ClientMsg {
                         game: req(&mut seq, "game")?,
                     },
                     ClientMsg::LEAVE => ClientMsg::Leave,
-                    ClientMsg::INPUT => ClientMsg::Input(PlayerInput {
-                        seq: req(&mut seq, "seq")?,
-                        dx: req(&mut seq, "dx")?,
-                        dy: req(&mut seq, "dy")?,
-                        aim: opt(&mut seq)?.unwrap_or(0.0),
-                        buttons: opt(&mut seq)?.unwrap_or(0),
-                    }),
+                    ClientMsg::INPUT => ClientMsg::Input {
+                        input: input_fields(&mut seq)?,
+                        earlier: opt::<Earlier, _>(&mut seq)?.map_or_else(Vec::new, |e| e.0),
+                    },
                     ClientMsg::CHAT => ClientMsg::Chat {
                         text: req(&mut seq, "text")?,
                     },
@@ -189,6 +205,108 @@ impl<'de> Deserialize<'de> for ClientMsg {
                 };
                 skip_rest(&mut seq)?;
                 Ok(msg)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+impl PlayerInput {
+    /// How many of the input's fields the wire needs: trailing ones that say nothing are left out.
+    fn wire_len(&self) -> usize {
+        if self.view_tick != 0 {
+            6
+        } else if self.aim != 0.0 || self.buttons != 0 {
+            5
+        } else {
+            3
+        }
+    }
+
+    /// `seq, dx, dy, aim, buttons, view_tick`, the first `len` of them.
+    fn fields<T: SerializeTuple>(&self, t: &mut T, len: usize) -> Result<(), T::Error> {
+        t.serialize_element(&self.seq)?;
+        t.serialize_element(&self.dx)?;
+        t.serialize_element(&self.dy)?;
+        if len > 3 {
+            t.serialize_element(&self.aim)?;
+            t.serialize_element(&self.buttons)?;
+        }
+        if len > 5 {
+            t.serialize_element(&self.view_tick)?;
+        }
+        Ok(())
+    }
+}
+
+fn input_fields<'de, A: SeqAccess<'de>>(seq: &mut A) -> Result<PlayerInput, A::Error> {
+    Ok(PlayerInput {
+        seq: req(seq, "seq")?,
+        dx: req(seq, "dx")?,
+        dy: req(seq, "dy")?,
+        aim: opt(seq)?.unwrap_or(0.0),
+        buttons: opt(seq)?.unwrap_or(0),
+        view_tick: opt(seq)?.unwrap_or(0),
+    })
+}
+
+/// An earlier input inside `Input`: `[seq, dx, dy, aim?, buttons?, view_tick?]`, the same fields
+/// as the message's own.
+impl Serialize for PlayerInput {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = self.wire_len();
+        let mut t = s.serialize_tuple(len)?;
+        self.fields(&mut t, len)?;
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for PlayerInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PlayerInput;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an input array [seq, dx, dy, aim?, buttons?, view_tick?]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PlayerInput, A::Error> {
+                let input = input_fields(&mut seq)?;
+                skip_rest(&mut seq)?;
+                Ok(input)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// `Input.earlier`, refused past [`MAX_EARLIER_INPUTS`] elements before any is decoded, so a
+/// hostile list costs nothing but the frame it came in.
+struct Earlier(Vec<PlayerInput>);
+
+impl<'de> Deserialize<'de> for Earlier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Earlier;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a list of at most {MAX_EARLIER_INPUTS} earlier inputs")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Earlier, A::Error> {
+                if seq.size_hint().is_some_and(|n| n > MAX_EARLIER_INPUTS) {
+                    return Err(de::Error::custom(format_args!(
+                        "more than {MAX_EARLIER_INPUTS} earlier inputs"
+                    )));
+                }
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(i) = seq.next_element()? {
+                    if out.len() == MAX_EARLIER_INPUTS {
+                        return Err(de::Error::custom(format_args!(
+                            "more than {MAX_EARLIER_INPUTS} earlier inputs"
+                        )));
+                    }
+                    out.push(i);
+                }
+                Ok(Earlier(out))
             }
         }
         d.deserialize_seq(V)

@@ -21,6 +21,10 @@ pub struct CreateLobby {
     pub game: String,
     pub max_players: u16,
     pub public: bool,
+    /// Arena: first to this many eliminations wins the round (`None`: the default, 10; 0: no goal).
+    pub kill_goal: Option<u16>,
+    /// Arena: a round's length in seconds (`None`: the default, 300; 0: no clock).
+    pub round_seconds: Option<u16>,
 }
 
 /// A lobby named by its numeric id or its 6-character join code.
@@ -42,6 +46,9 @@ pub struct PlayerInput {
     pub aim: f32,
     /// Held buttons, a bit set: [`super::BUTTON_FIRE`].
     pub buttons: u8,
+    /// The server tick the client was drawing the others at when it sent this input (0: not
+    /// said). The arena judges this input's shots against where targets were at that tick.
+    pub view_tick: u32,
 }
 
 /// Client to server.
@@ -58,7 +65,12 @@ pub enum ClientMsg {
         game: String,
     },
     Leave,
-    Input(PlayerInput),
+    /// The newest input, and up to [`super::MAX_EARLIER_INPUTS`] before it (oldest first) that
+    /// the server may not have yet: a client that stalled sends what the stall held back.
+    Input {
+        input: PlayerInput,
+        earlier: Vec<PlayerInput>,
+    },
     Chat {
         text: String,
     },
@@ -71,6 +83,14 @@ pub enum ClientMsg {
 }
 
 impl ClientMsg {
+    /// An `Input` with no earlier inputs riding along.
+    pub fn input(input: PlayerInput) -> Self {
+        ClientMsg::Input {
+            input,
+            earlier: Vec::new(),
+        }
+    }
+
     pub const HELLO: u8 = 0;
     pub const LIST_LOBBIES: u8 = 1;
     pub const CREATE_LOBBY: u8 = 2;
@@ -94,7 +114,7 @@ impl ClientMsg {
             ClientMsg::Spectate(_) => "spectate",
             ClientMsg::QuickJoin { .. } => "quick_join",
             ClientMsg::Leave => "leave",
-            ClientMsg::Input(_) => "input",
+            ClientMsg::Input { .. } => "input",
             ClientMsg::Chat { .. } => "chat",
             ClientMsg::Ping { .. } => "ping",
             ClientMsg::RestartRound => "restart_round",

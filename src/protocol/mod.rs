@@ -37,5 +37,8 @@ pub const CODE_LEN: usize = 6;
 /// Upper-case letters and digits without the ones people confuse (0/O, 1/I/L).
 pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
+/// Most earlier inputs one `Input` message may carry (more is a malformed frame).
+pub const MAX_EARLIER_INPUTS: usize = 8;
+
 /// Button bit in [`PlayerInput::buttons`]: fire.
 pub const BUTTON_FIRE: u8 = 1;

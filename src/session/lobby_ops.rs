@@ -5,11 +5,15 @@
 use super::names::clean_text;
 use super::{Exit, InLobby, Live, Pending};
 use crate::game::GameKind;
-use crate::lobby::{normalize_code, JoinError, LobbyShared, MemberLink};
+use crate::lobby::{normalize_code, JoinError, LobbyShared, MemberLink, Rounds};
 use crate::protocol::{CreateLobby, ErrorCode, LobbyRef, ServerMsg, MAX_LOBBY_NAME_LEN};
 use std::rc::Rc;
 use std::sync::Arc;
 use tracing::debug;
+
+/// The largest kill goal and round length a lobby may be created with.
+const MAX_KILL_GOAL: u16 = 1000;
+const MAX_ROUND_SECONDS: u16 = 3600;
 
 /// How many shards a quick-join tries before it opens a lobby of its own.
 const QUICK_JOIN_HOPS: u8 = 3;
@@ -41,9 +45,24 @@ impl Live {
             );
             return Ok(());
         }
+        let defaults = Rounds::default();
+        let rounds = Rounds {
+            kill_goal: c.kill_goal.unwrap_or(defaults.kill_goal),
+            round_seconds: c.round_seconds.unwrap_or(defaults.round_seconds),
+        };
+        if rounds.kill_goal > MAX_KILL_GOAL || rounds.round_seconds > MAX_ROUND_SECONDS {
+            self.error(
+                ErrorCode::BadRequest,
+                format!(
+                    "kill_goal is at most {MAX_KILL_GOAL} and round_seconds at most \
+                     {MAX_ROUND_SECONDS} (0: none)"
+                ),
+            );
+            return Ok(());
+        }
         let name = clean_text(&c.name, MAX_LOBBY_NAME_LEN)
             .unwrap_or_else(|| format!("{}'s lobby", self.s.name));
-        self.create_and_join(name, game, c.max_players, c.public)
+        self.create_and_join(name, game, c.max_players, c.public, rounds)
     }
 
     fn create_and_join(
@@ -52,12 +71,13 @@ impl Live {
         game: GameKind,
         max_players: u16,
         public: bool,
+        rounds: Rounds,
     ) -> Result<(), Exit> {
         let created = self
             .shard
             .ctx
             .registry
-            .create(name, game, max_players, public);
+            .create(name, game, max_players, public, rounds);
         match created {
             // A new lobby starts on its shard through that shard's queue: go there the same way,
             // behind it (even when it is this shard).
@@ -149,7 +169,7 @@ impl Live {
                 }
             }
         }
-        self.create_and_join("Quick play".into(), game, 0, true)
+        self.create_and_join("Quick play".into(), game, 0, true, Rounds::default())
     }
 
     /// Resumes the seat `old_token` holds, wherever its lobby runs.

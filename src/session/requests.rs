@@ -91,7 +91,7 @@ impl Live {
 
     fn dispatch(&mut self, msg: ClientMsg) -> Result<(), Exit> {
         match msg {
-            ClientMsg::Input(i) => self.on_input(i),
+            ClientMsg::Input { input, earlier } => self.on_input(input, &earlier),
             ClientMsg::Ping { nonce } => self.send(&ServerMsg::Pong { nonce }),
             ClientMsg::Hello(_) => self.error(ErrorCode::NotAllowed, "already said hello"),
             ClientMsg::ListLobbies { game } => self.on_list(game),
@@ -126,20 +126,31 @@ impl Live {
     }
 
     /// The hot path: a checked input onto the member's queue in its lobby, on this very thread.
-    fn on_input(&mut self, input: PlayerInput) {
+    fn on_input(&mut self, input: PlayerInput, earlier: &[PlayerInput]) {
         let Some(l) = &self.lobby else {
             return self.error(ErrorCode::NotAllowed, "input outside a lobby");
         };
         if l.player.is_none() {
             return self.error(ErrorCode::NotAllowed, "spectators send no input");
         }
-        if !(-1..=1).contains(&input.dx) || !(-1..=1).contains(&input.dy) {
-            return self.error(ErrorCode::BadInput, "dx and dy must be -1, 0 or 1");
+        // One bad input refuses the whole message: nothing of it is applied.
+        for i in earlier.iter().chain([&input]) {
+            if !(-1..=1).contains(&i.dx) || !(-1..=1).contains(&i.dy) {
+                return self.error(ErrorCode::BadInput, "dx and dy must be -1, 0 or 1");
+            }
+            if !i.aim.is_finite() {
+                return self.error(ErrorCode::BadInput, "aim must be a finite number");
+            }
         }
-        if !input.aim.is_finite() {
-            return self.error(ErrorCode::BadInput, "aim must be a finite number");
+        if earlier.iter().any(|e| e.seq >= input.seq) {
+            return self.error(
+                ErrorCode::BadInput,
+                "earlier inputs must be numbered below the input they come with",
+            );
         }
-        l.cell.borrow_mut().input(l.member, self.s.id, input);
+        l.cell
+            .borrow_mut()
+            .input(l.member, self.s.id, input, earlier);
     }
 
     fn on_list(&mut self, game: Option<String>) {

@@ -1,119 +1,109 @@
-//! `arena`: the bundled top-down shooter. Move, aim, fire; projectiles, health, kills, respawns, score.
+//! `arena`: the bundled top-down shooter. Move, aim, fire; projectiles, health, kills, respawns,
+//! rounds to a kill goal, and shots judged against what their shooter saw (lag compensation).
 
-use super::{direction, Game, GameKind};
+mod rewind;
+mod round;
+mod rules;
+
+pub use round::Phase;
+pub use rules::{
+    field, ArenaRules, DEFAULT_KILL_GOAL, DEFAULT_MAX_REWIND, DEFAULT_ROUND_SECONDS, EVENT_HIT,
+    EVENT_KILL, EVENT_RESPAWN, EVENT_ROUND_OVER, EVENT_ROUND_START, KIND_PLAYER, KIND_PROJECTILE,
+    KIND_ROUND, PILLARS,
+};
+
+use super::{direction, Game, GameKind, InputPolicy};
 use crate::protocol::{EntityId, GameEvent, PlayerInput, Tick, BUTTON_FIRE};
 use crate::snapshot::{angle_to_q, pos_to_q, EntityTable, MAX_FIELDS};
 use glam::Vec2;
+use rewind::Rewind;
+use round::{Round, Standing};
 
-/// Entity fields on the wire (PROTOCOL.md repeats this table).
-pub mod field {
-    pub const X: usize = 0;
-    pub const Y: usize = 1;
-    pub const ACK: usize = 2;
-    pub const AIM: usize = 3;
-    pub const HP: usize = 4;
-    pub const KILLS: usize = 5;
-    pub const DEATHS: usize = 6;
-    /// Players: the tick they respawn at (0 while alive). Projectiles: the shooter's id.
-    pub const RESPAWN_OR_OWNER: usize = 7;
-    pub const KIND: usize = 8;
-    pub const COUNT: u8 = 9;
-}
-
-/// Entity kinds in field [`field::KIND`].
-pub const KIND_PLAYER: i32 = 0;
-pub const KIND_PROJECTILE: i32 = 1;
-
-/// Event kinds in `GameEvent::kind`.
-pub const EVENT_HIT: u8 = 1;
-pub const EVENT_KILL: u8 = 2;
-pub const EVENT_RESPAWN: u8 = 3;
-
-/// Round pillars that block movement and shots: (x, y, radius). The browser draws the same list.
-pub const PILLARS: [(f32, f32, f32); 6] = [
-    (400.0, 300.0, 50.0),
-    (1200.0, 300.0, 50.0),
-    (400.0, 700.0, 50.0),
-    (1200.0, 700.0, 50.0),
-    (800.0, 500.0, 80.0),
-    (800.0, 150.0, 30.0),
-];
-
-/// Tunables, in seconds and units, turned into ticks for the lobby's tick rate.
-#[derive(Clone, Debug)]
-pub struct ArenaRules {
-    pub dt: f32,
-    pub world: Vec2,
-    pub player_radius: f32,
-    pub player_speed: f32,
-    pub max_hp: i32,
-    pub damage: i32,
-    pub projectile_speed: f32,
-    pub projectile_life_ticks: u32,
-    pub fire_cooldown_ticks: u32,
-    pub respawn_ticks: u32,
-}
-
-impl ArenaRules {
-    pub fn new(tick_rate: u16) -> Self {
-        let r = f32::from(tick_rate.max(1));
-        let ticks = |secs: f32| ((secs * r).round() as u32).max(1);
-        ArenaRules {
-            dt: 1.0 / r,
-            world: Vec2::new(1600.0, 1000.0),
-            player_radius: 18.0,
-            player_speed: 240.0,
-            max_hp: 100,
-            damage: 25,
-            projectile_speed: 750.0,
-            projectile_life_ticks: ticks(0.9),
-            fire_cooldown_ticks: ticks(0.25),
-            respawn_ticks: ticks(3.0),
-        }
-    }
-}
+/// Inputs that may wait per player (applied one per tick; past this the oldest go).
+const INPUT_BUFFER: usize = 8;
+/// More than this many waiting after a tick's input: the tick applies one more (a burst after
+/// a stall drains in a few ticks instead of adding latency for good).
+const CATCH_UP_ABOVE: usize = 2;
 
 #[derive(Clone, Debug)]
 struct Player {
     id: EntityId,
+    seat: u16,
     pos: Vec2,
     input: PlayerInput,
+    /// No input came for this tick: the player waits (neither moves nor fires) instead of
+    /// repeating its last one, so every input is exactly one step, as its client predicted.
+    idle: bool,
+    /// Lag compensation for the current input's shots: how many ticks its client was looking
+    /// into the past when it sent it.
+    rewind: u32,
     hp: i32,
     kills: i32,
     deaths: i32,
     /// 0 while alive; otherwise the tick at which the player comes back.
     respawn_at: u32,
-    next_fire: u32,
+    /// Steps (inputs applied) until the player may fire again.
+    fire_wait: u32,
 }
 
 #[derive(Clone, Debug)]
 struct Projectile {
     id: EntityId,
     owner: EntityId,
+    seat: u16,
+    /// The input that fired it: the shooter's client matches its predicted shot by this.
+    seq: u32,
     pos: Vec2,
     vel: Vec2,
     expires: u32,
+    /// Judged against the players as they stood this many ticks ago.
+    rewind: u32,
 }
 
-/// The arena's world. Players and projectiles share one id space, so ids never collide.
+/// A shot fired by a step, spawned with the tick's projectiles.
+#[derive(Clone, Copy, Debug)]
+struct Shot {
+    owner: EntityId,
+    seat: u16,
+    seq: u32,
+    pos: Vec2,
+    aim: Vec2,
+    rewind: u32,
+}
+
+/// The arena's world. Players, projectiles and the round share one id space, so ids never collide.
 pub struct Arena {
     rules: ArenaRules,
     rng: fastrand::Rng,
     next_id: u32,
     tick: u32,
+    round_id: EntityId,
+    round: Round,
     players: Vec<Player>,
     projectiles: Vec<Projectile>,
+    shots: Vec<Shot>,
+    rewind: Rewind,
 }
 
 impl Arena {
     pub fn new(rules: ArenaRules, seed: u64) -> Self {
+        let round = Round::new(
+            0,
+            rules.kill_goal,
+            rules.round_ticks,
+            rules.round_over_ticks,
+        );
         Arena {
+            rewind: Rewind::new(rules.max_rewind_ticks),
             rules,
             rng: fastrand::Rng::with_seed(seed),
-            next_id: 1,
+            next_id: 2,
             tick: 0,
+            round_id: EntityId(1),
+            round,
             players: Vec::new(),
             projectiles: Vec::new(),
+            shots: Vec::new(),
         }
     }
 
@@ -158,11 +148,12 @@ impl Arena {
 
     /// Players stay sorted by id (ids only grow and removal keeps order): a binary search, so
     /// applying every player's input is O(n log n) a tick, not O(n^2).
+    fn index(&self, id: EntityId) -> Option<usize> {
+        self.players.binary_search_by_key(&id, |p| p.id).ok()
+    }
+
     fn player_mut(&mut self, id: EntityId) -> Option<&mut Player> {
-        self.players
-            .binary_search_by_key(&id, |p| p.id)
-            .ok()
-            .map(|i| &mut self.players[i])
+        self.index(id).map(|i| &mut self.players[i])
     }
 
     /// Keeps a circle of radius `r` inside the world and outside every pillar.
@@ -179,12 +170,42 @@ impl Arena {
         p.clamp(Vec2::splat(r), world - Vec2::splat(r))
     }
 
+    /// One step of player `i` on its current input: move, then fire if it may. A player that
+    /// is dead, or between rounds, does nothing.
+    fn act(&mut self, i: usize) {
+        let rules = &self.rules;
+        let live = self.round.is_live();
+        let p = &mut self.players[i];
+        if p.respawn_at != 0 || !live {
+            return;
+        }
+        let d = direction(p.input.dx, p.input.dy);
+        p.pos = Self::resolve(
+            rules.world,
+            rules.player_radius,
+            p.pos + d * rules.player_speed * rules.dt,
+        );
+        p.fire_wait = p.fire_wait.saturating_sub(1);
+        if p.input.buttons & BUTTON_FIRE != 0 && p.fire_wait == 0 {
+            p.fire_wait = rules.fire_cooldown_ticks;
+            let aim = Vec2::from_angle(p.input.aim);
+            self.shots.push(Shot {
+                owner: p.id,
+                seat: p.seat,
+                seq: p.input.seq,
+                pos: p.pos + aim * (rules.player_radius + 6.0),
+                aim,
+                rewind: p.rewind,
+            });
+        }
+    }
+
     /// Test helpers: a player's position, hp and kills.
     pub fn player_state(&self, id: EntityId) -> Option<(Vec2, i32, i32)> {
-        self.players
-            .iter()
-            .find(|p| p.id == id)
-            .map(|p| (p.pos, p.hp, p.kills))
+        self.index(id).map(|i| {
+            let p = &self.players[i];
+            (p.pos, p.hp, p.kills)
+        })
     }
 
     /// Test helper: puts a player at a position.
@@ -196,6 +217,148 @@ impl Arena {
 
     pub fn projectile_count(&self) -> usize {
         self.projectiles.len()
+    }
+
+    /// The round's phase (tests, and the lobby's logs).
+    pub fn phase(&self) -> Phase {
+        self.round.phase
+    }
+
+    fn respawns(&mut self, events: &mut Vec<GameEvent>) {
+        for i in 0..self.players.len() {
+            let p = &self.players[i];
+            if p.respawn_at != 0 && p.respawn_at <= self.tick {
+                let pos = self.spawn_point();
+                let max_hp = self.rules.max_hp;
+                let p = &mut self.players[i];
+                p.pos = pos;
+                p.hp = max_hp;
+                p.respawn_at = 0;
+                p.fire_wait = 0;
+                events.push(GameEvent {
+                    kind: EVENT_RESPAWN,
+                    a: p.id.0,
+                    b: 0,
+                });
+            }
+        }
+    }
+
+    /// Everyone back, scores reset, shots gone: a new round from `tick`.
+    fn new_round(&mut self, tick: u32) {
+        self.projectiles.clear();
+        self.shots.clear();
+        self.rewind.clear();
+        for i in 0..self.players.len() {
+            let pos = self.spawn_point();
+            let max_hp = self.rules.max_hp;
+            let p = &mut self.players[i];
+            p.pos = pos;
+            p.hp = max_hp;
+            p.kills = 0;
+            p.deaths = 0;
+            p.respawn_at = 0;
+            p.fire_wait = 0;
+        }
+        self.round.start(tick);
+    }
+
+    /// Moves every projectile along its segment for this tick; the first pillar or live player
+    /// it meets stops it. Players are taken as its shooter saw them (`rewind` ticks ago).
+    fn fly(&mut self, events: &mut Vec<GameEvent>) {
+        let rules = &self.rules;
+        let tick = self.tick;
+        let hit_r = rules.player_radius + 4.0;
+        let mut hits: Vec<(EntityId, EntityId)> = Vec::new();
+        let players = &self.players;
+        let rewind = &self.rewind;
+        self.projectiles.retain_mut(|pr| {
+            let from = pr.pos;
+            let to = from + pr.vel * rules.dt;
+            pr.pos = to;
+            if tick >= pr.expires
+                || to.x < 0.0
+                || to.y < 0.0
+                || to.x > rules.world.x
+                || to.y > rules.world.y
+            {
+                return false;
+            }
+            if PILLARS
+                .iter()
+                .any(|&(x, y, r)| segment_dist_sq(from, to, Vec2::new(x, y)) < r * r)
+            {
+                return false;
+            }
+            let past = rewind.at(tick.saturating_sub(pr.rewind)).unwrap_or(&[]);
+            let target = past.iter().find(|(id, at)| {
+                *id != pr.owner
+                    && segment_dist_sq(from, to, *at) < hit_r * hit_r
+                    // Still here and alive now: a shot cannot hurt the dead or the gone.
+                    && players
+                        .binary_search_by_key(id, |p| p.id)
+                        .is_ok_and(|i| players[i].respawn_at == 0)
+            });
+            if let Some(&(victim, _)) = target {
+                hits.push((pr.owner, victim));
+                return false;
+            }
+            true
+        });
+        for (shooter, victim) in hits {
+            self.hit(shooter, victim, events);
+        }
+    }
+
+    fn hit(&mut self, shooter: EntityId, victim: EntityId, events: &mut Vec<GameEvent>) {
+        let (damage, respawn) = (self.rules.damage, self.tick + self.rules.respawn_ticks);
+        let Some(t) = self.player_mut(victim) else {
+            return;
+        };
+        if t.respawn_at != 0 {
+            return; // two shots on one tick: the first one killed
+        }
+        t.hp -= damage;
+        events.push(GameEvent {
+            kind: EVENT_HIT,
+            a: shooter.0,
+            b: victim.0,
+        });
+        if t.hp > 0 {
+            return;
+        }
+        t.hp = 0;
+        t.deaths += 1;
+        t.respawn_at = respawn;
+        if let Some(k) = self.player_mut(shooter) {
+            k.kills += 1;
+        }
+        events.push(GameEvent {
+            kind: EVENT_KILL,
+            a: shooter.0,
+            b: victim.0,
+        });
+    }
+
+    fn decide_round(&mut self, events: &mut Vec<GameEvent>) {
+        let standings: Vec<Standing> = self
+            .players
+            .iter()
+            .map(|p| Standing {
+                id: p.id,
+                kills: p.kills,
+                deaths: p.deaths,
+            })
+            .collect();
+        if let Some(Phase::Over { winner, next_at }) = self.round.decide(self.tick, &standings) {
+            // The round's last shots vanish with it; the winner screen shows a still world.
+            self.projectiles.clear();
+            events.push(GameEvent {
+                kind: EVENT_ROUND_OVER,
+                a: winner.map_or(0, |w| w.0),
+                b: next_at,
+            });
+        }
     }
 }
 
@@ -226,15 +389,23 @@ impl Game for Arena {
     fn spawn_player(&mut self) -> EntityId {
         let id = self.alloc_id();
         let pos = self.spawn_point();
+        // The lowest seat nobody holds: colours stay distinct and stable while a player stays.
+        let mut seat = 0u16;
+        while self.players.iter().any(|p| p.seat == seat) {
+            seat += 1;
+        }
         self.players.push(Player {
             id,
+            seat,
             pos,
             input: PlayerInput::default(),
+            idle: false,
+            rewind: 0,
             hp: self.rules.max_hp,
             kills: 0,
             deaths: 0,
             respawn_at: 0,
-            next_fire: 0,
+            fire_wait: 0,
         });
         id
     }
@@ -245,116 +416,92 @@ impl Game for Arena {
     }
 
     fn apply_input(&mut self, player: EntityId, input: &PlayerInput) {
+        let (tick, max) = (self.tick, self.rules.max_rewind_ticks);
         if let Some(p) = self.player_mut(player) {
             p.input = *input;
+            p.idle = false;
+            // The input is applied on the coming tick; its client drew the others at view_tick.
+            p.rewind = if input.view_tick == 0 {
+                0
+            } else {
+                (tick + 1).saturating_sub(input.view_tick).min(max)
+            };
+        }
+    }
+
+    fn idle(&mut self, player: EntityId) {
+        if let Some(p) = self.player_mut(player) {
+            p.idle = true;
+        }
+    }
+
+    fn catch_up(&mut self, player: EntityId) {
+        if let Some(i) = self.index(player) {
+            self.act(i);
         }
     }
 
     fn step(&mut self, tick: Tick, events: &mut Vec<GameEvent>) {
         self.tick = tick.0;
-        let rules = self.rules.clone();
+        if self.round.restart_due(self.tick) {
+            self.new_round(self.tick);
+            events.push(GameEvent {
+                kind: EVENT_ROUND_START,
+                a: 0,
+                b: 0,
+            });
+        }
         // Respawns first, so a returning player can act this very tick.
+        if self.round.is_live() {
+            self.respawns(events);
+        }
         for i in 0..self.players.len() {
-            let p = &self.players[i];
-            if p.respawn_at != 0 && p.respawn_at <= self.tick {
-                let pos = self.spawn_point();
+            if std::mem::take(&mut self.players[i].idle) {
+                // Waiting for its input; still kept out of walls (a placed or respawned player).
                 let p = &mut self.players[i];
-                p.pos = pos;
-                p.hp = rules.max_hp;
-                p.respawn_at = 0;
-                events.push(GameEvent {
-                    kind: EVENT_RESPAWN,
-                    a: p.id.0,
-                    b: 0,
-                });
+                p.pos = Self::resolve(self.rules.world, self.rules.player_radius, p.pos);
+            } else {
+                self.act(i);
             }
         }
-        // Movement and firing.
-        let mut fired = Vec::new();
-        for p in &mut self.players {
-            if p.respawn_at != 0 {
-                continue;
-            }
-            let d = direction(p.input.dx, p.input.dy);
-            p.pos = Self::resolve(
-                rules.world,
-                rules.player_radius,
-                p.pos + d * rules.player_speed * rules.dt,
-            );
-            if p.input.buttons & BUTTON_FIRE != 0 && self.tick >= p.next_fire {
-                p.next_fire = self.tick + rules.fire_cooldown_ticks;
-                let aim = Vec2::from_angle(p.input.aim);
-                fired.push((p.id, p.pos + aim * (rules.player_radius + 6.0), aim));
-            }
-        }
-        for (owner, pos, aim) in fired {
+        self.rewind.record(
+            self.tick,
+            self.players
+                .iter()
+                .filter(|p| p.respawn_at == 0)
+                .map(|p| (p.id, p.pos)),
+        );
+        for shot in std::mem::take(&mut self.shots) {
             let id = self.alloc_id();
             self.projectiles.push(Projectile {
                 id,
-                owner,
-                pos,
-                vel: aim * rules.projectile_speed,
-                expires: self.tick + rules.projectile_life_ticks,
+                owner: shot.owner,
+                seat: shot.seat,
+                seq: shot.seq,
+                pos: shot.pos,
+                vel: shot.aim * self.rules.projectile_speed,
+                expires: self.tick + self.rules.projectile_life_ticks,
+                rewind: shot.rewind,
             });
         }
-        // Projectiles: move along a segment this tick, hitting the first live player or pillar.
-        let hit_r = rules.player_radius + 4.0;
-        let mut kills = Vec::new();
-        let players = &mut self.players;
-        self.projectiles.retain_mut(|pr| {
-            let from = pr.pos;
-            let to = from + pr.vel * rules.dt;
-            pr.pos = to;
-            if self.tick >= pr.expires
-                || to.x < 0.0
-                || to.y < 0.0
-                || to.x > rules.world.x
-                || to.y > rules.world.y
-            {
-                return false;
-            }
-            if PILLARS
-                .iter()
-                .any(|&(x, y, r)| segment_dist_sq(from, to, Vec2::new(x, y)) < r * r)
-            {
-                return false;
-            }
-            let target = players.iter_mut().find(|p| {
-                p.id != pr.owner
-                    && p.respawn_at == 0
-                    && segment_dist_sq(from, to, p.pos) < hit_r * hit_r
-            });
-            if let Some(t) = target {
-                t.hp -= rules.damage;
-                events.push(GameEvent {
-                    kind: EVENT_HIT,
-                    a: pr.owner.0,
-                    b: t.id.0,
-                });
-                if t.hp <= 0 {
-                    t.hp = 0;
-                    t.deaths += 1;
-                    t.respawn_at = self.tick + rules.respawn_ticks;
-                    kills.push((pr.owner, t.id));
-                }
-                return false;
-            }
-            true
-        });
-        for (killer, victim) in kills {
-            if let Some(k) = self.player_mut(killer) {
-                k.kills += 1;
-            }
-            events.push(GameEvent {
-                kind: EVENT_KILL,
-                a: killer.0,
-                b: victim.0,
-            });
-        }
+        self.fly(events);
+        self.decide_round(events);
     }
 
     fn write_table(&self, table: &mut EntityTable) {
-        // Players and projectiles are each sorted by id; `finish` merges the two runs.
+        // The round, then players and projectiles, each sorted by id; `finish` merges the runs.
+        let mut f = [0i32; MAX_FIELDS];
+        f[field::KIND] = KIND_ROUND;
+        f[field::KILLS] = i32::from(self.round.kill_goal);
+        match self.round.phase {
+            Phase::Live { ends_at } => f[field::DEATHS] = ends_at as i32,
+            Phase::Over { winner, next_at } => {
+                f[field::HP] = 1;
+                f[field::ACK] = winner.map_or(0, |w| w.0 as i32);
+                f[field::RESPAWN_OR_OWNER] = next_at as i32;
+            }
+        }
+        table.push(self.round_id, f);
         for p in &self.players {
             let mut f = [0i32; MAX_FIELDS];
             f[field::X] = pos_to_q(p.pos.x);
@@ -365,180 +512,35 @@ impl Game for Arena {
             f[field::DEATHS] = p.deaths;
             f[field::RESPAWN_OR_OWNER] = p.respawn_at as i32;
             f[field::KIND] = KIND_PLAYER;
+            f[field::SEAT] = i32::from(p.seat);
             table.push(p.id, f);
         }
         for pr in &self.projectiles {
             let mut f = [0i32; MAX_FIELDS];
             f[field::X] = pos_to_q(pr.pos.x);
             f[field::Y] = pos_to_q(pr.pos.y);
+            f[field::ACK] = pr.seq as i32;
             f[field::AIM] = angle_to_q(pr.vel.to_angle());
             f[field::RESPAWN_OR_OWNER] = pr.owner.0 as i32;
             f[field::KIND] = KIND_PROJECTILE;
+            f[field::SEAT] = i32::from(pr.seat);
             table.push(pr.id, f);
         }
         table.finish();
     }
 
-    fn input_buffer(&self) -> usize {
-        3
+    fn input_policy(&self) -> InputPolicy {
+        InputPolicy::EachOnce {
+            buffer: INPUT_BUFFER,
+            catch_up_above: CATCH_UP_ABOVE,
+        }
     }
 
     fn restart(&mut self, tick: Tick) {
         self.tick = tick.0;
-        self.projectiles.clear();
-        for i in 0..self.players.len() {
-            let pos = self.spawn_point();
-            let p = &mut self.players[i];
-            p.pos = pos;
-            p.hp = self.rules.max_hp;
-            p.kills = 0;
-            p.deaths = 0;
-            p.respawn_at = 0;
-            p.next_fire = 0;
-        }
+        self.new_round(self.tick);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn arena() -> Arena {
-        Arena::new(ArenaRules::new(30), 99)
-    }
-
-    fn fire_at(aim: f32) -> PlayerInput {
-        PlayerInput {
-            seq: 1,
-            dx: 0,
-            dy: 0,
-            aim,
-            buttons: BUTTON_FIRE,
-        }
-    }
-
-    fn run(g: &mut Arena, from: u32, to: u32) -> Vec<GameEvent> {
-        let mut ev = Vec::new();
-        for t in from..to {
-            g.step(Tick(t), &mut ev);
-        }
-        ev
-    }
-
-    #[test]
-    fn shots_hit_kill_score_and_respawn() {
-        let mut g = arena();
-        let a = g.spawn_player();
-        let b = g.spawn_player();
-        // Open ground on the left, away from the pillars.
-        g.place(a, Vec2::new(100.0, 500.0));
-        g.place(b, Vec2::new(250.0, 500.0));
-        g.apply_input(a, &fire_at(0.0));
-        // 4 hits of 25 kill; the cooldown is 0.25 s, so 2 seconds is plenty.
-        let ev = run(&mut g, 1, 60);
-        let hits = ev.iter().filter(|e| e.kind == EVENT_HIT).count();
-        let kills: Vec<_> = ev.iter().filter(|e| e.kind == EVENT_KILL).collect();
-        assert!(hits >= 4, "{ev:?}");
-        assert_eq!(kills.len(), 1);
-        assert_eq!((kills[0].a, kills[0].b), (a.0, b.0));
-        assert_eq!(g.player_state(a).unwrap().2, 1);
-        let (_, hp, _) = g.player_state(b).unwrap();
-        assert_eq!(hp, 0);
-        // Dead players respawn after 3 s with full health.
-        g.apply_input(a, &PlayerInput::default());
-        let ev = run(&mut g, 60, 200);
-        assert!(ev.iter().any(|e| e.kind == EVENT_RESPAWN && e.a == b.0));
-        assert_eq!(g.player_state(b).unwrap().1, 100);
-    }
-
-    #[test]
-    fn players_cannot_leave_the_world_or_enter_pillars() {
-        let mut g = arena();
-        let a = g.spawn_player();
-        g.place(a, Vec2::new(20.0, 20.0));
-        g.apply_input(
-            a,
-            &PlayerInput {
-                seq: 1,
-                dx: -1,
-                dy: -1,
-                ..Default::default()
-            },
-        );
-        run(&mut g, 1, 30);
-        let (p, _, _) = g.player_state(a).unwrap();
-        assert_eq!(p, Vec2::splat(18.0));
-        // Walk straight into the centre pillar.
-        g.place(a, Vec2::new(600.0, 500.0));
-        g.apply_input(
-            a,
-            &PlayerInput {
-                seq: 2,
-                dx: 1,
-                dy: 0,
-                ..Default::default()
-            },
-        );
-        run(&mut g, 30, 90);
-        let (p, _, _) = g.player_state(a).unwrap();
-        assert!(
-            p.distance(Vec2::new(800.0, 500.0)) >= 80.0 + 18.0 - 0.01,
-            "{p}"
-        );
-    }
-
-    #[test]
-    fn pillars_stop_shots() {
-        let mut g = arena();
-        let a = g.spawn_player();
-        let b = g.spawn_player();
-        g.place(a, Vec2::new(600.0, 500.0));
-        g.place(b, Vec2::new(1000.0, 500.0));
-        g.apply_input(a, &fire_at(0.0));
-        let ev = run(&mut g, 1, 60);
-        assert!(ev.iter().all(|e| e.kind != EVENT_HIT), "{ev:?}");
-    }
-
-    #[test]
-    fn restart_resets_scores_and_table_is_sorted() {
-        let mut g = arena();
-        let a = g.spawn_player();
-        let b = g.spawn_player();
-        g.place(a, Vec2::new(100.0, 500.0));
-        g.place(b, Vec2::new(250.0, 500.0));
-        g.apply_input(a, &fire_at(0.0));
-        run(&mut g, 1, 60);
-        let mut t = EntityTable::new(field::COUNT);
-        g.write_table(&mut t);
-        assert!(t.rows().windows(2).all(|w| w[0].id < w[1].id));
-        g.restart(Tick(60));
-        assert_eq!(g.player_state(a).unwrap().2, 0);
-        assert_eq!(g.player_state(b).unwrap().1, 100);
-        assert_eq!(g.projectile_count(), 0);
-    }
-
-    #[test]
-    fn same_seed_same_match() {
-        let play = |seed| {
-            let mut g = Arena::new(ArenaRules::new(30), seed);
-            let ids: Vec<_> = (0..4).map(|_| g.spawn_player()).collect();
-            for (k, id) in ids.iter().enumerate() {
-                g.apply_input(
-                    *id,
-                    &PlayerInput {
-                        seq: 1,
-                        dx: 1,
-                        dy: (k as i8 % 3) - 1,
-                        aim: k as f32,
-                        buttons: BUTTON_FIRE,
-                    },
-                );
-            }
-            let ev = run(&mut g, 1, 120);
-            let mut t = EntityTable::new(field::COUNT);
-            g.write_table(&mut t);
-            (t, ev)
-        };
-        assert_eq!(play(5), play(5));
-    }
-}
+mod tests;
