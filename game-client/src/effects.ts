@@ -1,6 +1,7 @@
 // Short-lived visual effects (muzzle flashes, hit sparks, death bursts, respawn rings): their state and lifetime. Pure.
 
-export type EffectKind = "muzzle" | "hit" | "death" | "respawn";
+/** `fizzle`: a shot reached the end of its range; `spark`: a shot met a wall or pillar. */
+export type EffectKind = "muzzle" | "hit" | "death" | "respawn" | "fizzle" | "spark";
 
 export interface Effect {
   kind: EffectKind;
@@ -16,7 +17,14 @@ export interface Effect {
   seed: number;
 }
 
-const LIFE: Record<EffectKind, number> = { muzzle: 0.09, hit: 0.35, death: 0.9, respawn: 0.5 };
+const LIFE: Record<EffectKind, number> = {
+  muzzle: 0.09,
+  hit: 0.35,
+  death: 0.9,
+  respawn: 0.5,
+  fizzle: 0.3,
+  spark: 0.2,
+};
 const MAX_EFFECTS = 256;
 
 export class Effects {

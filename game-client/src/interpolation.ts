@@ -207,12 +207,17 @@ export class InterpClock {
     const cur = this.current;
     const dt = this.lastLocal === undefined ? 0 : Math.max(0, local - this.lastLocal);
     this.lastLocal = local;
-    if (cur === undefined || Math.abs(target - cur) > 0.25) {
+    if (cur === undefined || target - cur > 0.25 || cur - target > 1) {
+      // Far behind (a long hitch): jump ahead. Far ahead (a clock estimate that moved a lot):
+      // start over. Both are rare; everything else is smooth.
       this.current = target;
     } else {
-      // Follow the local clock, and close the gap to the target over about half a second.
+      // Follow the local clock, and close the gap to the target over about half a second, but
+      // never faster than 1.5x or slower than 0.5x real time: the picture speeds up or slows
+      // down, it never steps back (a frame that took long must not pull the others backward).
       const next = cur + dt;
-      this.current = next + (target - next) * Math.min(1, dt * 2);
+      const want = next + (target - next) * Math.min(1, dt * 2);
+      this.current = Math.min(Math.max(want, cur + dt * 0.5), cur + dt * 1.5);
     }
     return this.current;
   }

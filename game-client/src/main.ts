@@ -6,7 +6,7 @@ import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
 import { Net, type NetState } from "./net";
-import { ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type ServerMsg } from "./protocol";
+import { ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type PlayerInput, type ServerMsg } from "./protocol";
 import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
 import { GameSession } from "./session";
 import { errorText, lobbyEventText } from "./text";
@@ -123,12 +123,30 @@ class App {
     this.exitGame(null);
   }
 
-  /** Stop walking and firing when the page loses focus: the server keeps applying our last input. */
+  /**
+   * Stop walking and firing when the page loses focus. Arena needs no word (no input: no step),
+   * but walkers keeps applying the last input it got, so say "standing still" now.
+   */
   private stopMoving(): void {
     this.controls.release();
     const s = this.session;
     if (s === null || s.spectating || !this.net.online) return;
-    this.net.send({ type: "input", ...s.makeInput(++this.seq, 0, 0, false, this.aimPoint()) });
+    this.net.send({ type: "input", ...s.makeInput(++this.seq, 0, 0, false, this.aimPoint(), seconds()) });
+  }
+
+  /**
+   * Sends the inputs that are due (one per tick of real time since the last ones): each is one
+   * step of our player, predicted at once. After a stall they all go in one message, the newest
+   * with the others riding along as `earlier`.
+   */
+  private sendInputs(s: GameSession, due: number, now: number): void {
+    const { dx, dy } = this.controls.direction();
+    const fire = this.controls.firing();
+    const aim = this.aimPoint();
+    const batch: PlayerInput[] = [];
+    for (let i = 0; i < due; i++) batch.push(s.makeInput(++this.seq, dx, dy, fire, aim, now));
+    const newest = batch.pop()!;
+    this.net.send({ type: "input", ...newest, earlier: batch });
   }
 
   // ------------------------------------------------------------------------------ messages
@@ -249,7 +267,9 @@ class App {
       effect: (kind, x, y, hue, angle) => this.effects.add(kind, x, y, hue, seconds(), angle),
       kill: (killer, victim) => this.onKill(killer, victim),
       hurt: () => (this.shakeAt = seconds()),
-      resyncNeeded: () => this.net.resync(),
+      // The server sends a full snapshot next: no need to drop the connection (and the seat's
+      // Away/Back for everyone) to repair a mirror.
+      resyncNeeded: () => this.net.send({ type: "resync" }),
     });
     this.net.resumeSeat = j.you !== null;
     this.controls.release();
@@ -296,10 +316,9 @@ class App {
     this.rates.frames++;
     const s = this.session;
     if (s !== null) {
-      if (!s.spectating && this.net.online && s.wantInput(dt)) {
-        const { dx, dy } = this.controls.direction();
-        const input = s.makeInput(++this.seq, dx, dy, this.controls.firing(), this.aimPoint());
-        this.net.send({ type: "input", ...input });
+      if (!s.spectating && this.net.online) {
+        const due = s.inputsDue(dt);
+        if (due > 0) this.sendInputs(s, due, now);
       }
       s.predictor.decay(dt);
       const { players, projectiles } = s.view(now, s.spectating ? null : this.aimPoint());

@@ -27,7 +27,11 @@ export const C = {
   CHAT: 8,
   PING: 9,
   RESTART_ROUND: 10,
+  RESYNC: 11,
 } as const;
+
+/** Most earlier inputs one `Input` may carry (the server refuses more). */
+export const MAX_EARLIER_INPUTS = 8;
 
 /** A lobby named by its numeric id or its 6-character join code. */
 export type LobbyRef = number | string;
@@ -40,6 +44,8 @@ export interface PlayerInput {
   /** Radians. */
   aim: number;
   buttons: number;
+  /** The server tick we were drawing the others at (lag compensation); 0 or absent: not said. */
+  viewTick?: number;
 }
 
 export type ClientMsg =
@@ -50,10 +56,11 @@ export type ClientMsg =
   | { type: "spectate"; lobby: LobbyRef }
   | { type: "quickJoin"; game: string }
   | { type: "leave" }
-  | ({ type: "input" } & PlayerInput)
+  | ({ type: "input"; earlier?: PlayerInput[] } & PlayerInput)
   | { type: "chat"; text: string }
   | { type: "ping"; nonce: number }
-  | { type: "restartRound" };
+  | { type: "restartRound" }
+  | { type: "resync" };
 
 // ---------------------------------------------------------------------------------------------
 // Server to client.
@@ -216,15 +223,31 @@ export function clientArray(msg: ClientMsg): unknown[] {
       return [C.QUICK_JOIN, msg.game];
     case "leave":
       return [C.LEAVE];
-    case "input":
-      return [C.INPUT, msg.seq >>> 0, msg.dx | 0, msg.dy | 0, floatAim(msg.aim), msg.buttons & 0xff];
+    case "input": {
+      const out = [C.INPUT, ...inputFields(msg)];
+      const earlier = (msg.earlier ?? []).slice(-MAX_EARLIER_INPUTS);
+      if (earlier.length > 0) {
+        if (out.length === 6) out.push(0);
+        out.push(earlier.map(inputFields));
+      }
+      return out;
+    }
     case "chat":
       return [C.CHAT, msg.text];
     case "ping":
       return [C.PING, msg.nonce];
     case "restartRound":
       return [C.RESTART_ROUND];
+    case "resync":
+      return [C.RESYNC];
   }
+}
+
+/** `[seq, dx, dy, aim, buttons, view_tick?]`: an input's fields, as `Input` and its `earlier` carry them. */
+function inputFields(i: PlayerInput): unknown[] {
+  const out: unknown[] = [i.seq >>> 0, i.dx | 0, i.dy | 0, floatAim(i.aim), i.buttons & 0xff];
+  if (i.viewTick !== undefined && i.viewTick > 0) out.push(i.viewTick >>> 0);
+  return out;
 }
 
 export function encodeClient(msg: ClientMsg): Uint8Array<ArrayBuffer> {

@@ -387,6 +387,20 @@ export class Renderer {
         c.stroke();
         break;
       }
+      case "fizzle": {
+        // The end of a shot's range: it puffs out where it stopped, so the range is learnable.
+        c.strokeStyle = `hsla(${e.hue}, 60%, 80%, ${0.7 * fade})`;
+        c.lineWidth = 1.5;
+        c.setLineDash([3, 4]);
+        c.beginPath();
+        c.arc(e.x, e.y, 4 + 12 * easeOut(t), 0, Math.PI * 2);
+        c.stroke();
+        c.setLineDash([]);
+        break;
+      }
+      case "spark":
+        this.sparks(e, t, 5, 18, 2, `hsla(${e.hue}, 100%, 80%, ${fade})`);
+        break;
     }
   }
 

@@ -17,11 +17,13 @@ import {
   shotStop,
   type GameInfo,
 } from "./games";
+import { InputClock } from "./input-clock";
 import { InterpBuffer, InterpClock, type BlendSpec, type Frame } from "./interpolation";
 import { Predictor, moveStep, type Vec } from "./prediction";
 import { BUTTON_FIRE, LobbyEventKind, type GameEvent, type JoinedInfo, type PlayerInput, type SnapshotBody } from "./protocol";
 import { ApplyError, applySnapshot, cloneEntities, newMirror, type Mirror } from "./snapshot";
 import type { EffectKind } from "./effects";
+import { OwnShots, type ShotEnded } from "./shots";
 import type { PlayerView, ProjectileView } from "./render";
 import type { ScoreRow } from "./hud";
 
@@ -50,6 +52,13 @@ const RESYNC_AFTER = 1.5;
 /** How far past the newest snapshot other entities may be extrapolated (s). */
 const MAX_EXTRAPOLATION = 0.1;
 const HIT_FLASH = 0.18;
+/** The round entity's id and kind in arena (PROTOCOL.md 9.2). */
+const ROUND_ID = 1;
+const KIND_ROUND = 2;
+/** Arena's shots (arena.rs ArenaRules::new): speed, life, where they appear, whom they hit. */
+const SHOT_SPEED = 750;
+const SHOT_LIFE_S = 0.9;
+const MUZZLE = 24;
 
 export class GameSession {
   readonly lobbyId: number;
@@ -70,6 +79,10 @@ export class GameSession {
   readonly buffer = new InterpBuffer();
   readonly clock = new InterpClock();
   readonly predictor: Predictor;
+  /** One input per tick of real time (see input-clock.ts). */
+  readonly inputClock: InputClock;
+  /** Our own shots, predicted (arena). */
+  readonly shots: OwnShots;
   /** Counters for the debug overlay. */
   snapshots = 0;
   applyErrors = 0;
@@ -84,11 +97,15 @@ export class GameSession {
   private brokenSince: number | null = null;
   private predicting = false;
   private wasAlive = true;
-  private inputAcc = 0;
-  private shotsCooldown: number;
-  private sinceShot = Number.MAX_SAFE_INTEGER;
+  /** The fire cooldown in our own steps, as the server counts it (arena.rs `fire_wait`). */
+  private readonly fireCooldown: number;
+  private fireWait = 0;
+  /** The newest input we made. */
+  private lastSeq = 0;
   private seenProjectiles = new Set<number>();
   private aim = 0;
+  /** Other live players where they were drawn last frame: what our shots are checked against. */
+  private drawnOthers: Array<[number, number]> = [];
 
   constructor(
     j: JoinedInfo,
@@ -108,14 +125,22 @@ export class GameSession {
     this.gi = gameInfo(this.isArena ? "arena" : "walkers", this.tickRate);
     this.mirror = newMirror(j.fieldCount);
     this.predictor = new Predictor(this.gi.rules);
+    this.inputClock = new InputClock(this.tickRate);
+    this.shots = new OwnShots({
+      move: this.gi.rules,
+      speed: SHOT_SPEED,
+      lifeTicks: Math.max(1, Math.round(SHOT_LIFE_S * this.tickRate)),
+      muzzle: MUZZLE,
+      hitRadius: this.gi.rules.radius + SHOT_HIT_EXTRA,
+    });
     this.blend = {
       lerpFields: this.gi.lerpFields,
       angleFields: this.gi.angleFields,
       angleSteps: ANGLE_STEPS,
       constrain: (id, from, to, frame) => this.constrain(id, from, to, frame),
     };
-    // The arena's fire cooldown is 0.25 s in ticks (ArenaRules::new), for the local muzzle flash.
-    this.shotsCooldown = Math.max(1, Math.round(0.25 * this.tickRate));
+    // The arena's fire cooldown is 0.25 s in ticks (ArenaRules::new), counted in our steps.
+    this.fireCooldown = Math.max(1, Math.round(0.25 * this.tickRate));
     for (const r of j.roster) this.roster.set(r.id, r.name);
     this.onSnapshot(j.snapshot, now);
   }
@@ -160,7 +185,41 @@ export class GameSession {
     this.snapshots++;
     for (const ev of body.events) this.event(ev, frame, now);
     this.reconcileSelf();
+    this.reconcileShots(now);
     return true;
+  }
+
+  /**
+   * Our shots as the server has them: predicted ones it shows are confirmed, ones it removed end
+   * here too. A shot of ours it fired that we did not predict (we thought we could not fire)
+   * restarts our cooldown count from it, so the next predicted shot is the one it will fire.
+   */
+  private reconcileShots(now: number): void {
+    if (!this.isArena || this.you === null) return;
+    const mine = new Set<number>();
+    let newest = 0;
+    for (const v of this.mirror.entities.values()) {
+      if (v[F.KIND] !== KIND_PROJECTILE || v[F.RESPAWN_OR_OWNER] !== this.you) continue;
+      const seq = v[F.ACK] >>> 0;
+      mine.add(seq);
+      if (!this.shots.owns(seq)) newest = Math.max(newest, seq);
+    }
+    for (const e of this.shots.confirm(mine, now)) this.shotEnded(e, now);
+    if (newest > 0) this.fireWait = Math.max(0, this.fireCooldown - (this.lastSeq - newest));
+  }
+
+  private shotEnded(e: ShotEnded, now: number): void {
+    if (this.you === null) return;
+    void now;
+    if (e.why === "fizzle") this.hooks.effect("fizzle", e.x, e.y, playerHue(this.you), e.angle);
+    else if (e.why === "wall" || e.why === "hit") this.hooks.effect("spark", e.x, e.y, playerHue(this.you), e.angle);
+  }
+
+  /** The round is being played (not between rounds): players move and fire. */
+  roundLive(): boolean {
+    if (!this.isArena) return true;
+    const r = this.mirror.entities.get(ROUND_ID);
+    return r === undefined || r[F.KIND] !== KIND_ROUND || r[F.HP] === 0;
   }
 
   private myRow(): Int32Array | undefined {
@@ -180,12 +239,16 @@ export class GameSession {
     const alive = this.alive(row);
     if (!this.predicting) {
       this.predictor.reset(server, ack);
+      this.lastSeq = Math.max(this.lastSeq, ack);
       this.predicting = true;
       this.wasAlive = alive;
       return;
     }
-    this.predictor.reconcile(server, ack, alive);
-    if (alive && !this.wasAlive) this.hooks.effect("respawn", server.x, server.y, playerHue(this.you!));
+    this.predictor.reconcile(server, ack, alive && this.roundLive());
+    if (alive && !this.wasAlive) {
+      this.hooks.effect("respawn", server.x, server.y, playerHue(this.you!));
+      this.fireWait = 0; // the server resets it on respawn
+    }
     this.wasAlive = alive;
   }
 
@@ -301,32 +364,37 @@ export class GameSession {
 
   // ------------------------------------------------------------------------------ input
 
-  /** Call once per animation frame: true when it is time to send the next input (at most one per frame). */
-  wantInput(dt: number): boolean {
-    const tick = 1 / this.tickRate;
-    this.inputAcc += dt;
-    if (this.inputAcc < tick) return false;
-    // Carry at most one tick over: a long frame must not turn into a burst of inputs.
-    this.inputAcc = Math.min(this.inputAcc - tick, tick);
-    return true;
+  /** Call once per animation frame with the frame's `dt`: how many inputs are due now (one per
+   * tick of real time; several after a stall). */
+  inputsDue(dt: number): number {
+    return this.inputClock.advance(dt);
   }
 
-  /** Builds the next input from the controls and predicts its movement at once. */
-  makeInput(seq: number, dx: number, dy: number, fire: boolean, aimAt: Vec): PlayerInput {
+  /**
+   * Builds the next input from the controls and predicts it at once: one step of our player,
+   * exactly as the server will apply it, and the shot it fires, if it fires one.
+   */
+  makeInput(seq: number, dx: number, dy: number, fire: boolean, aimAt: Vec, now: number): PlayerInput {
     const row = this.myRow();
-    const alive = this.alive(row);
+    const canAct = this.alive(row) && this.roundLive();
     const from = this.predictor.pos;
     if (this.isArena) this.aim = Math.atan2(aimAt.y - from.y, aimAt.x - from.x);
-    this.predictor.apply(seq, dx, dy, alive);
-    // The server fires every cooldown ticks while the button is held; flash our muzzle at once.
-    this.sinceShot++;
-    if (this.isArena && fire && alive && this.sinceShot >= this.shotsCooldown) {
-      this.sinceShot = 0;
-      const r = this.gi.rules.radius + 12;
-      const p = this.predictor.pos;
-      this.hooks.effect("muzzle", p.x + Math.cos(this.aim) * r, p.y + Math.sin(this.aim) * r, playerHue(this.you!), this.aim);
+    this.lastSeq = seq;
+    if (this.isArena) for (const e of this.shots.tick(this.drawnOthers, now)) this.shotEnded(e, now);
+    this.predictor.apply(seq, dx, dy, canAct);
+    if (this.isArena && canAct) {
+      this.fireWait = Math.max(0, this.fireWait - 1);
+      if (fire && this.fireWait === 0) {
+        this.fireWait = this.fireCooldown;
+        this.shots.fire(seq, this.predictor.pos, this.aim, this.drawnOthers, now);
+        const r = this.gi.rules.radius + 12;
+        const p = this.predictor.renderPos(this.inputClock.alpha);
+        this.hooks.effect("muzzle", p.x + Math.cos(this.aim) * r, p.y + Math.sin(this.aim) * r, playerHue(this.you!), this.aim);
+      }
     }
-    return { seq, dx, dy, aim: this.aim, buttons: fire ? BUTTON_FIRE : 0 };
+    // The tick we are drawing the others at: the server judges this input's shots against it.
+    const viewTick = Math.max(0, Math.round(this.lastRenderTime * this.tickRate));
+    return { seq, dx, dy, aim: this.aim, buttons: fire ? BUTTON_FIRE : 0, viewTick };
   }
 
   // ------------------------------------------------------------------------------ drawing
@@ -344,8 +412,11 @@ export class GameSession {
     const seen = new Set<number>();
     for (const [id, v] of sample.entities) {
       const kind = this.isArena ? v[F.KIND] : KIND_PLAYER;
+      if (kind === KIND_ROUND) continue;
       if (kind === KIND_PROJECTILE) {
         const owner = v[F.RESPAWN_OR_OWNER];
+        // Our own shots are drawn from prediction, in the present; the server's copy stays hidden.
+        if (owner === this.you && this.shots.owns(v[F.ACK] >>> 0)) continue;
         const angle = angleFromQ(v[F.AIM]);
         const x = posFromQ(v[F.X]);
         const y = posFromQ(v[F.Y]);
@@ -373,10 +444,20 @@ export class GameSession {
       });
     }
     this.seenProjectiles = seen;
+    this.drawnOthers = players.map((p) => [p.x, p.y]);
 
     const row = this.myRow();
+    const alpha = this.inputClock.alpha;
+    const me = this.predictor.renderPos(alpha);
+    if (this.isArena && this.you !== null) {
+      const hue = playerHue(this.you);
+      const barrel = (a: number) => ({ x: me.x + Math.cos(a) * MUZZLE, y: me.y + Math.sin(a) * MUZZLE });
+      for (const shot of this.shots.view(alpha, now, barrel)) {
+        projectiles.push({ id: -shot.seq, x: shot.x, y: shot.y, angle: shot.angle, hue });
+      }
+    }
     if (this.you !== null && row !== undefined && this.alive(row)) {
-      const p = this.predictor.renderPos(this.inputAcc * this.tickRate);
+      const p = me;
       if (this.isArena && aimAt !== null) this.aim = Math.atan2(aimAt.y - p.y, aimAt.x - p.x);
       players.push({
         id: this.you,

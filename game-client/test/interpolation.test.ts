@@ -129,3 +129,29 @@ test("render time advances smoothly with the local clock", () => {
     prev = t;
   }
 });
+
+test("render time never steps back when the network's delay grows, even on a hitchy page", () => {
+  // A short window so the clock's estimate of "now" moves within the test: the delay grows by
+  // 300 ms at once (a congested link), which makes the target render time fall back by 300 ms.
+  const clock = new InterpClock({ window: 5 });
+  let server = 0;
+  let local = 0;
+  let prev = -Infinity;
+  let nextSnap = 0;
+  let slowed = false;
+  for (let frame = 0; frame < 400; frame++) {
+    const dt = frame % 7 === 0 ? 0.12 : 1 / 30;
+    local += dt;
+    const extra = local > 3 ? 0.3 : 0;
+    while (nextSnap <= local) {
+      server += 1 / 30;
+      clock.onSnapshot(server, nextSnap + 0.05 + extra);
+      nextSnap += 1 / 30;
+    }
+    const t = clock.renderTime(local);
+    assert.ok(t >= prev, `frame ${frame}: ${t} after ${prev}`);
+    if (prev > -Infinity && t - prev < dt * 0.9) slowed = true;
+    prev = t;
+  }
+  assert.ok(slowed, "it caught up with the new delay by slowing down");
+});

@@ -22,6 +22,26 @@ test("Input is byte-identical to the server's encoding of the same input", () =>
   assert.equal(hex(bytes), rust.input);
 });
 
+test("an input with its view tick and the earlier inputs of a stall is PROTOCOL.md's input-earlier", () => {
+  const bytes = encodeClient({
+    type: "input",
+    seq: 302,
+    dx: 0,
+    dy: 1,
+    aim: 1.5,
+    buttons: 1,
+    viewTick: 118,
+    earlier: [{ seq: 301, dx: 0, dy: 1, aim: 1.5, buttons: 1, viewTick: 117 }],
+  });
+  assert.equal(hex(bytes), "9807cd012e0001ca3fc00000017691" + "96cd012d0001ca3fc000000175");
+  // No earlier inputs and no view: the old 6-element layout, byte for byte.
+  const plain = encodeClient({ type: "input", seq: 5, dx: 1, dy: -1, aim: 1.5, buttons: 1, earlier: [] });
+  assert.equal(hex(plain), "96070501ffca3fc0000001");
+  // Earlier inputs without a view still put the view's slot in (0: not said).
+  const noView = encodeClient({ type: "input", seq: 2, dx: 0, dy: 0, aim: 1.5, buttons: 0, earlier: [{ seq: 1, dx: 0, dy: 0, aim: 1.5, buttons: 0 }] });
+  assert.equal(hex(noView), "98070200" + "00ca3fc000000000" + "9195010000ca3fc0000000");
+});
+
 test("an integral aim still goes out as a float, never an int", () => {
   const bytes = encodeClient({ type: "input", seq: 1, dx: 0, dy: 0, aim: 0, buttons: 0 });
   assert.equal(bytes[0], 0x96);
@@ -44,6 +64,7 @@ test("other client messages", () => {
     [{ type: "chat", text: "hi" }, "9208a26869"],
     [{ type: "ping", nonce: 300 }, "9209cd012c"],
     [{ type: "restartRound" }, "910a"],
+    [{ type: "resync" }, "910b"],
   ];
   for (const [msg, want] of cases) assert.equal(hex(encodeClient(msg)), want, msg.type);
 });
