@@ -275,3 +275,44 @@ async fn a_half_open_player_is_found_by_the_idle_timeout_and_can_come_back() {
     })
     .await;
 }
+
+/// Says hello with `token` and returns the next two messages the server sends.
+async fn hello_then(c: &mut Client, token: Option<&str>) -> (ServerMsg, ServerMsg) {
+    c.send(&ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: "ann".into(),
+        reconnect_token: token.map(str::to_owned),
+    }))
+    .await
+    .unwrap();
+    c.send(&ClientMsg::Ping { nonce: 77 }).await.unwrap();
+    (c.recv().await.unwrap(), c.recv().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_resume_is_welcome_then_error_9_and_an_empty_token_is_no_token() {
+    let server = TestServer::start().await;
+    within(20, async {
+        // A token no seat holds: Welcome first (a fresh session), then Error 9, then the pong.
+        let mut c = Client::connect(&server.url()).await.unwrap();
+        let (first, second) = hello_then(&mut c, Some("0123456789abcdef0123456789abcdef")).await;
+        assert!(matches!(first, ServerMsg::Welcome { .. }), "{first:?}");
+        assert!(
+            matches!(second, ServerMsg::Error { code: 9, .. }),
+            "{second:?}"
+        );
+        assert!(matches!(c.recv().await.unwrap(), ServerMsg::Pong { nonce: 77 }));
+        // The session is in no lobby and can do what any fresh one can.
+        assert!(c.list(None).await.is_ok());
+
+        // The empty string is no token: Welcome, then straight to the pong, no Error 9.
+        let mut c = Client::connect(&server.url()).await.unwrap();
+        let (first, second) = hello_then(&mut c, Some("")).await;
+        assert!(matches!(first, ServerMsg::Welcome { .. }), "{first:?}");
+        assert!(
+            matches!(second, ServerMsg::Pong { nonce: 77 }),
+            "{second:?}"
+        );
+    })
+    .await;
+}

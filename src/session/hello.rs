@@ -79,7 +79,9 @@ impl Live {
             tick_rate: lobby_cfg.tick_rate,
             snapshot_rate: lobby_cfg.snapshot_rate,
         });
-        match h.reconnect_token {
+        // An empty token is no token: some client libraries cannot leave a field out or send
+        // nil, and no seat is ever issued the empty string.
+        match h.reconnect_token.filter(|t| !t.is_empty()) {
             Some(old) => self.resume(old),
             None => Ok(()),
         }
