@@ -161,7 +161,7 @@ impl LobbyState {
         if let Some(t) = &token {
             self.effects.push(Effect::BindToken(t.clone()));
         }
-        let (key, host) = self.members.insert(
+        let key = self.members.insert(
             session,
             name.clone(),
             player,
@@ -172,9 +172,7 @@ impl LobbyState {
         self.empty_since = None;
         if let Some(p) = player {
             self.lobby_event(LobbyEventKind::Joined, p, &name);
-            if host {
-                self.lobby_event(LobbyEventKind::HostChanged, p, &name);
-            }
+            self.settle_host();
         }
         Ok(JoinOk {
             member: key,
@@ -214,6 +212,7 @@ impl LobbyState {
         };
         if let Some(p) = player {
             self.lobby_event(LobbyEventKind::Back, p, &name);
+            self.settle_host();
         }
         Ok(JoinOk {
             member: key,
@@ -243,13 +242,14 @@ impl LobbyState {
             m.inputs.stand_still();
             let (p, name) = (m.player.unwrap_or_default(), m.name.clone());
             self.lobby_event(LobbyEventKind::Away, p, &name);
+            self.settle_host();
         } else {
             self.remove_member(key);
         }
     }
 
     fn remove_member(&mut self, key: usize) {
-        let (m, new_host) = self.members.remove(key);
+        let m = self.members.remove(key);
         if let Some(t) = m.token {
             self.effects.push(Effect::UnbindToken(t));
         }
@@ -258,12 +258,17 @@ impl LobbyState {
             self.game.despawn_player(p);
             self.lobby_event(LobbyEventKind::Left, p, &m.name);
         }
-        if let Some(h) = new_host.and_then(|k| self.members.get(k)) {
-            let (p, name) = (h.player.unwrap_or_default(), h.name.clone());
-            self.lobby_event(LobbyEventKind::HostChanged, p, &name);
-        }
+        self.settle_host();
         if self.members.is_empty() {
             self.empty_since = Some(self.tick);
+        }
+    }
+
+    /// Hands the lobby to a connected player if the host is gone or away, and tells everyone.
+    fn settle_host(&mut self) {
+        if let Some(h) = self.members.settle_host().and_then(|k| self.members.get(k)) {
+            let (p, name) = (h.player.unwrap_or_default(), h.name.clone());
+            self.lobby_event(LobbyEventKind::HostChanged, p, &name);
         }
     }
 

@@ -358,7 +358,10 @@ mod tests {
             Err(ApplyError::BadValue(i64::from(i32::MAX) + 1))
         );
         // A gap of 0: entity 0 first, or the same entity listed twice.
-        assert_eq!(apply(&mut m, &mk(vec![0b001, 5])), Err(ApplyError::ZeroGap(1)));
+        assert_eq!(
+            apply(&mut m, &mk(vec![0b001, 5])),
+            Err(ApplyError::ZeroGap(1))
+        );
         assert_eq!(
             apply(&mut m, &mk(vec![0b1001, 5, 0b001, 6])),
             Err(ApplyError::ZeroGap(1))
