@@ -404,6 +404,16 @@ fn examples() -> Vec<Example> {
                 from: Some(EntityId(1)),
                 name: "ada".into(),
                 text: "gg".into(),
+                role: ChatRole::Player,
+            },
+        ),
+        server(
+            "chat-spectator",
+            ServerMsg::Chat {
+                from: None,
+                name: "server".into(),
+                text: "restarting".into(),
+                role: ChatRole::Spectator,
             },
         ),
         server(
@@ -412,6 +422,7 @@ fn examples() -> Vec<Example> {
                 from: None,
                 name: "server".into(),
                 text: "restarting".into(),
+                role: ChatRole::Server,
             },
         ),
         server(
@@ -676,6 +687,18 @@ fn lobby_event_kind_table_lists_exactly_the_kinds() {
     for k in kinds {
         let row = &rows[&u64::from(k as u8)];
         assert_eq!(row[1], format!("{k:?}"));
+    }
+}
+
+#[test]
+fn chat_role_table_lists_exactly_the_roles() {
+    let doc = doc();
+    let rows = first_column_numbers(&table(&doc, "chat-roles"), "chat-roles");
+    let roles: Vec<ChatRole> = (0..=255).filter_map(ChatRole::from_u8).collect();
+    assert_eq!(rows.len(), roles.len());
+    for r in roles {
+        let row = &rows[&u64::from(r as u8)];
+        assert_eq!(row[1], format!("{r:?}"));
     }
 }
 

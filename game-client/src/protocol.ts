@@ -127,6 +127,13 @@ export const LobbyEventKind = {
   ROUND_RESTARTED: 5,
 } as const;
 
+/** Who spoke a `Chat` line (its last field): tell lines apart by this, never by the name. */
+export const ChatRole = {
+  PLAYER: 0,
+  SPECTATOR: 1,
+  SERVER: 2,
+} as const;
+
 export type ServerMsg =
   | {
       type: "welcome";
@@ -140,7 +147,7 @@ export type ServerMsg =
   | ({ type: "joined" } & JoinedInfo)
   | ({ type: "snapshot" } & SnapshotBody)
   | { type: "lobbyEvent"; kind: number; player: number; name: string }
-  | { type: "chat"; from: number | null; name: string; text: string }
+  | { type: "chat"; from: number | null; name: string; text: string; role: number }
   | { type: "pong"; nonce: number }
   | { type: "error"; code: number; message: string }
   | { type: "left"; lobby: number; reason: string }
@@ -348,6 +355,7 @@ export function serverFromArray(v: unknown): ServerMsg | null {
         from: optInt(m[1], "from"),
         name: str(m[2], "name"),
         text: str(m[3], "text"),
+        role: int(m[4], "role"),
       };
     case S.PONG:
       return { type: "pong", nonce: int(m[1], "nonce") };

@@ -11,8 +11,8 @@ use super::settings::LobbySettings;
 use crate::game::Game;
 use crate::protocol::PlayerInput;
 use crate::protocol::{
-    CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg, SessionId, Tick,
-    MAX_CHAT_LEN,
+    ChatRole, CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg,
+    SessionId, Tick, MAX_CHAT_LEN,
 };
 use crate::snapshot::EntityTable;
 
@@ -332,6 +332,12 @@ impl LobbyState {
             from: m.player,
             name: m.name.clone(),
             text: clean.to_owned(),
+            // Who may chat: every connected member, seated or watching. The role keeps a
+            // spectator's line apart from a server announcement (both have no player id).
+            role: match m.player {
+                Some(_) => ChatRole::Player,
+                None => ChatRole::Spectator,
+            },
         };
         let frame = self.fanout.frame(&msg);
         self.broadcasts.push(frame);

@@ -172,6 +172,30 @@ impl LobbyEventKind {
     }
 }
 
+/// Who spoke a chat line: a server `Chat` says so in its last field, so a spectator named
+/// "server" can never pass for the server itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ChatRole {
+    /// A seated player: `from` is its player id.
+    Player = 0,
+    /// A spectator: `from` is nil, `name` is its display name.
+    Spectator = 1,
+    /// The server itself (an announcement): `from` is nil.
+    Server = 2,
+}
+
+impl ChatRole {
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => ChatRole::Player,
+            1 => ChatRole::Spectator,
+            2 => ChatRole::Server,
+            _ => return None,
+        })
+    }
+}
+
 /// `Joined`: you are in a lobby (as a player, or as a spectator when `you` is nil).
 #[derive(Clone, Debug, PartialEq)]
 pub struct JoinedInfo {
@@ -212,6 +236,8 @@ pub enum ServerMsg {
         from: Option<PlayerId>,
         name: String,
         text: String,
+        /// Appended in protocol version 1: who spoke.
+        role: ChatRole,
     },
     Pong {
         nonce: u64,

@@ -1,7 +1,7 @@
 //! The server-to-client messages as flat MessagePack arrays, both ways (the server writes them,
 //! the bots and tests read them).
 
-use super::messages::{JoinedInfo, LobbyEventKind, ServerMsg};
+use super::messages::{ChatRole, JoinedInfo, LobbyEventKind, ServerMsg};
 use super::seq::{req, skip_rest};
 use super::snapshot::{snapshot_fields, SnapshotMsg};
 use serde::de::{self, SeqAccess, Visitor};
@@ -60,12 +60,18 @@ impl Serialize for ServerMsg {
                 t.serialize_element(name)?;
                 t.end()
             }
-            ServerMsg::Chat { from, name, text } => {
-                let mut t = s.serialize_tuple(4)?;
+            ServerMsg::Chat {
+                from,
+                name,
+                text,
+                role,
+            } => {
+                let mut t = s.serialize_tuple(5)?;
                 t.serialize_element(&Self::CHAT)?;
                 t.serialize_element(from)?;
                 t.serialize_element(name)?;
                 t.serialize_element(text)?;
+                t.serialize_element(&(*role as u8))?;
                 t.end()
             }
             ServerMsg::Pong { nonce } => {
@@ -146,11 +152,20 @@ impl<'de> Deserialize<'de> for ServerMsg {
                             name: req(&mut seq, "name")?,
                         }
                     }
-                    ServerMsg::CHAT => ServerMsg::Chat {
-                        from: req(&mut seq, "from")?,
-                        name: req(&mut seq, "name")?,
-                        text: req(&mut seq, "text")?,
-                    },
+                    ServerMsg::CHAT => {
+                        let from = req(&mut seq, "from")?;
+                        let name = req(&mut seq, "name")?;
+                        let text = req(&mut seq, "text")?;
+                        let role: u8 = req(&mut seq, "role")?;
+                        ServerMsg::Chat {
+                            from,
+                            name,
+                            text,
+                            role: ChatRole::from_u8(role).ok_or_else(|| {
+                                de::Error::custom(format_args!("unknown chat role {role}"))
+                            })?,
+                        }
+                    }
                     ServerMsg::PONG => ServerMsg::Pong {
                         nonce: req(&mut seq, "nonce")?,
                     },
