@@ -14,6 +14,21 @@ fn fixtures() -> serde_json::Value {
     serde_json::from_str(&text).expect("the fixtures are JSON")
 }
 
+/// Distinct numbers, so a field read from the wrong position shows.
+fn fixture_limits() -> ClientLimits {
+    ClientLimits {
+        max_message_bytes: 4096,
+        messages_per_second: 120,
+        message_burst: 60,
+        chat_burst: 5,
+        chat_refill_ms: 1000,
+        reconnect_grace_ms: 30000,
+        slow_client_timeout_ms: 5000,
+        idle_timeout_ms: 20000,
+        max_decode_errors: 16,
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -50,6 +65,8 @@ fn the_simple_fixture_frames_are_what_the_server_encodes() {
                 reconnect_token: "tok-abc".into(),
                 tick_rate: 30,
                 snapshot_rate: 30,
+                server_id: "0123456789abcdef".into(),
+                limits: fixture_limits(),
             }),
         ),
         (

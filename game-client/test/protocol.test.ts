@@ -56,6 +56,18 @@ test("decodes Welcome, LobbyList, Chat, Error and Pong as the server encodes the
     token: "tok-abc",
     tickRate: 30,
     snapshotRate: 30,
+    serverId: "0123456789abcdef",
+    limits: {
+      maxMessageBytes: 4096,
+      messagesPerSecond: 120,
+      messageBurst: 60,
+      chatBurst: 5,
+      chatRefillMs: 1000,
+      reconnectGraceMs: 30000,
+      slowClientTimeoutMs: 5000,
+      idleTimeoutMs: 20000,
+      maxDecodeErrors: 16,
+    },
   });
   assert.deepEqual(decodeServer(unhex(rust.lobby_list)), {
     type: "lobbyList",

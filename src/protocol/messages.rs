@@ -214,6 +214,28 @@ pub struct JoinedInfo {
     pub snapshot: SnapshotBody,
 }
 
+/// The limits a well-behaved client must respect, as this server is configured: `Welcome`'s last
+/// field, so a client learns them instead of guessing. Durations are whole milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Largest WebSocket message (and frame) a client may send, in bytes.
+    pub max_message_bytes: u32,
+    /// The shared message rate limit: sustained messages per second, and the burst.
+    pub messages_per_second: u32,
+    pub message_burst: u32,
+    /// Chat: a burst of this many lines, then one more every `chat_refill_ms`.
+    pub chat_burst: u32,
+    pub chat_refill_ms: u32,
+    /// How long a dropped player's seat is held for a resume (0: not at all).
+    pub reconnect_grace_ms: u32,
+    /// How long a client may stay unable to take its snapshots before it is closed (4002).
+    pub slow_client_timeout_ms: u32,
+    /// How long a connection may stay silent (not even a pong) before it is closed (4004).
+    pub idle_timeout_ms: u32,
+    /// Malformed frames tolerated per connection; one more closes it (4001).
+    pub max_decode_errors: u32,
+}
+
 /// Server to client.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ServerMsg {
@@ -223,6 +245,11 @@ pub enum ServerMsg {
         reconnect_token: String,
         tick_rate: u16,
         snapshot_rate: u16,
+        /// Appended in protocol version 1: random per server process start, so a client that
+        /// comes back can tell a restarted server (its lobby is gone) from an expired seat.
+        server_id: String,
+        /// Appended in protocol version 1.
+        limits: ClientLimits,
     },
     LobbyList(Vec<LobbySummary>),
     Joined(Box<JoinedInfo>),
