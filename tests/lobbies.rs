@@ -648,6 +648,20 @@ async fn http_lists_public_lobbies_as_json_and_reports_health_and_metrics() {
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 1);
         assert_eq!(server.get("/api/lobbies?game=chess").await.0, 400);
+        // The game must match exactly; an empty one is no game.
+        assert_eq!(server.get("/api/lobbies?game=WALKERS").await.0, 400);
+        assert_eq!(server.get("/api/lobbies?game=").await.0, 400);
+        // GET only (PROTOCOL.md section 16).
+        let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let req = "POST /api/lobbies HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes())
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut s, &mut reply)
+            .await
+            .unwrap();
+        assert!(reply.starts_with("HTTP/1.1 405"), "{reply}");
 
         // /metrics: the lobby gauge, and counters that move with traffic.
         let (status, text) = server.get("/metrics").await;

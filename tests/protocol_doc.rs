@@ -739,6 +739,25 @@ fn welcome_limits_table_is_the_wire_order_with_the_shipped_defaults() {
 }
 
 #[test]
+fn the_http_lobby_list_example_is_what_the_server_serializes() {
+    // /api/lobbies answers with `Json(registry.list(..))`: the serde form of `LobbySummary`.
+    let doc = doc();
+    let found = blocks(&doc, "json");
+    let (tag, text) = &found["api-lobbies"];
+    assert_eq!(tag, "json");
+    let shown: serde_json::Value = serde_json::from_str(text).expect("the example is JSON");
+    let list = vec![LobbySummary {
+        id: LobbyId(17),
+        code: "K7QX2M".into(),
+        name: "Friday fights".into(),
+        game: "arena".into(),
+        players: 3,
+        max_players: 8,
+    }];
+    assert_eq!(shown, serde_json::to_value(&list).unwrap());
+}
+
+#[test]
 fn chat_role_table_lists_exactly_the_roles() {
     let doc = doc();
     let rows = first_column_numbers(&table(&doc, "chat-roles"), "chat-roles");
