@@ -1,6 +1,7 @@
 //! Typed settings: `config/default.toml`, then `--config FILE`, then `TICKRELAY__SECTION__KEY`
 //! variables, validated once at start with errors that name the key.
 
+use crate::protocol::ClientLimits;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -277,6 +278,24 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The limits `Welcome` tells a client: what a well-behaved one must respect.
+    pub fn client_limits(&self) -> ClientLimits {
+        let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        let (l, lim) = (&self.lobby, &self.limits);
+        ClientLimits {
+            max_message_bytes: n(lim.max_message_bytes),
+            messages_per_second: lim.messages_per_second,
+            message_burst: lim.message_burst,
+            chat_burst: l.chat_burst,
+            chat_refill_ms: ms(l.chat_refill),
+            reconnect_grace_ms: ms(l.reconnect_grace),
+            slow_client_timeout_ms: ms(l.slow_client_timeout),
+            idle_timeout_ms: ms(lim.idle_timeout),
+            max_decode_errors: lim.max_decode_errors,
+        }
     }
 
     /// Ticks in a duration at this config's tick rate (at least 1).

@@ -7,8 +7,8 @@ use common::{await_error, await_error_code, within, TestServer};
 use std::time::Duration;
 use tickrelay::client::{Client, ClientError, World};
 use tickrelay::protocol::{
-    ClientMsg, EntityId, ErrorCode, JoinedInfo, LobbyEventKind, LobbyId, LobbyRef, LobbySummary,
-    PlayerInput, ServerMsg, CODE_ALPHABET, CODE_LEN,
+    encode, ChatRole, ClientMsg, EntityId, ErrorCode, JoinedInfo, LobbyEventKind, LobbyId,
+    LobbyRef, LobbySummary, PlayerInput, ServerMsg, CODE_ALPHABET, CODE_LEN,
 };
 
 /// The `Error` frame a request was refused with.
@@ -36,10 +36,15 @@ async fn lobby_event(c: &mut Client, kind: LobbyEventKind) -> (EntityId, String)
     .expect("lobby event")
 }
 
-/// Reads until the next chat line: (from, name, text).
-async fn next_chat(c: &mut Client) -> (Option<EntityId>, String, String) {
+/// Reads until the next chat line: (from, name, text, role).
+async fn next_chat(c: &mut Client) -> (Option<EntityId>, String, String, ChatRole) {
     c.recv_until("chat", |m| match m {
-        ServerMsg::Chat { from, name, text } => Some((*from, name.clone(), text.clone())),
+        ServerMsg::Chat {
+            from,
+            name,
+            text,
+            role,
+        } => Some((*from, name.clone(), text.clone(), *role)),
         _ => None,
     })
     .await
@@ -356,17 +361,27 @@ async fn chat_reaches_the_whole_lobby_with_the_senders_name_and_is_rate_limited(
         })
         .await
         .unwrap();
-        let hello = (Some(ida), "ann".to_owned(), "hello".to_owned());
+        let hello = (
+            Some(ida),
+            "ann".to_owned(),
+            "hello".to_owned(),
+            ChatRole::Player,
+        );
         assert_eq!(next_chat(&mut ann).await, hello);
         assert_eq!(next_chat(&mut bob).await, hello);
         assert_eq!(next_chat(&mut sam).await, hello);
-        // A spectator's line has no player id but carries its name.
+        // A spectator's line has no player id but carries its name, and says it is a spectator's.
         sam.send(&ClientMsg::Chat {
             text: "go ann".into(),
         })
         .await
         .unwrap();
-        let go = (None, "sam".to_owned(), "go ann".to_owned());
+        let go = (
+            None,
+            "sam".to_owned(),
+            "go ann".to_owned(),
+            ChatRole::Spectator,
+        );
         assert_eq!(next_chat(&mut ann).await, go);
         assert_eq!(next_chat(&mut bob).await, go);
 
@@ -384,7 +399,7 @@ async fn chat_reaches_the_whole_lobby_with_the_senders_name_and_is_rate_limited(
             .unwrap();
         let mut from_ann = Vec::new();
         loop {
-            let (_, name, text) = next_chat(&mut bob).await;
+            let (_, name, text, _) = next_chat(&mut bob).await;
             if text == "end" {
                 assert_eq!(name, "bob");
                 break;
@@ -392,6 +407,38 @@ async fn chat_reaches_the_whole_lobby_with_the_senders_name_and_is_rate_limited(
             from_ann.push(text);
         }
         assert_eq!(from_ann, ["two", "three"], "the fourth line was dropped");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spectator_named_server_never_reads_as_the_server() {
+    let server = TestServer::start().await;
+    within(10, async {
+        let (mut ann, _) = server.client("ann").await;
+        let (mut imp, _) = server.client("server").await;
+        let ja = ann.create("talk", "walkers", 4, false).await.unwrap();
+        imp.spectate(LobbyRef::Id(ja.lobby)).await.unwrap();
+        imp.send(&ClientMsg::Chat {
+            text: "restarting".into(),
+        })
+        .await
+        .unwrap();
+        let line = ann
+            .recv_until("chat", |m| matches!(m, ServerMsg::Chat { .. }).then(|| m.clone()))
+            .await
+            .unwrap();
+        let announcement = ServerMsg::Chat {
+            from: None,
+            name: "server".into(),
+            text: "restarting".into(),
+            role: ChatRole::Server,
+        };
+        assert!(
+            matches!(&line, ServerMsg::Chat { from: None, name, role: ChatRole::Spectator, .. } if name == "server"),
+            "{line:?}"
+        );
+        assert_ne!(encode(&line), encode(&announcement), "the same bytes");
     })
     .await;
 }
@@ -601,6 +648,20 @@ async fn http_lists_public_lobbies_as_json_and_reports_health_and_metrics() {
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 1);
         assert_eq!(server.get("/api/lobbies?game=chess").await.0, 400);
+        // The game must match exactly; an empty one is no game.
+        assert_eq!(server.get("/api/lobbies?game=WALKERS").await.0, 400);
+        assert_eq!(server.get("/api/lobbies?game=").await.0, 400);
+        // GET only (PROTOCOL.md section 16).
+        let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let req = "POST /api/lobbies HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes())
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut s, &mut reply)
+            .await
+            .unwrap();
+        assert!(reply.starts_with("HTTP/1.1 405"), "{reply}");
 
         // /metrics: the lobby gauge, and counters that move with traffic.
         let (status, text) = server.get("/metrics").await;

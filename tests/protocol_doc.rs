@@ -162,6 +162,7 @@ fn server(name: &'static str, m: ServerMsg) -> Example {
 }
 
 const TOKEN: &str = "3f9a1c2e7b8d4f60a5e1c9b27d3e8f41";
+const SERVER_ID: &str = "5c1d0e8a7f3b2964";
 
 fn fields(v: &[i32]) -> [i32; MAX_FIELDS] {
     let mut f = [0; MAX_FIELDS];
@@ -398,6 +399,9 @@ fn examples() -> Vec<Example> {
                 reconnect_token: TOKEN.into(),
                 tick_rate: 30,
                 snapshot_rate: 30,
+                server_id: SERVER_ID.into(),
+                // The shipped defaults, so the example shows what an unconfigured server sends.
+                limits: tickrelay::config::Config::default().client_limits(),
             },
         ),
         server(
@@ -442,6 +446,16 @@ fn examples() -> Vec<Example> {
                 from: Some(EntityId(1)),
                 name: "ada".into(),
                 text: "gg".into(),
+                role: ChatRole::Player,
+            },
+        ),
+        server(
+            "chat-spectator",
+            ServerMsg::Chat {
+                from: None,
+                name: "server".into(),
+                text: "restarting".into(),
+                role: ChatRole::Spectator,
             },
         ),
         server(
@@ -450,6 +464,7 @@ fn examples() -> Vec<Example> {
                 from: None,
                 name: "server".into(),
                 text: "restarting".into(),
+                role: ChatRole::Server,
             },
         ),
         server(
@@ -714,6 +729,81 @@ fn lobby_event_kind_table_lists_exactly_the_kinds() {
     for k in kinds {
         let row = &rows[&u64::from(k as u8)];
         assert_eq!(row[1], format!("{k:?}"));
+    }
+}
+
+#[test]
+fn welcome_limits_table_is_the_wire_order_with_the_shipped_defaults() {
+    let doc = doc();
+    let rows = first_column_numbers(&table(&doc, "welcome-limits"), "welcome-limits");
+    let l = tickrelay::config::Config::default().client_limits();
+    // The order `ClientLimits` is written in (the welcome frame above pins the bytes).
+    let want = [
+        ("max_message_bytes", l.max_message_bytes),
+        ("messages_per_second", l.messages_per_second),
+        ("message_burst", l.message_burst),
+        ("chat_burst", l.chat_burst),
+        ("chat_refill_ms", l.chat_refill_ms),
+        ("reconnect_grace_ms", l.reconnect_grace_ms),
+        ("slow_client_timeout_ms", l.slow_client_timeout_ms),
+        ("idle_timeout_ms", l.idle_timeout_ms),
+        ("max_decode_errors", l.max_decode_errors),
+    ];
+    assert_eq!(rows.len(), want.len(), "welcome-limits rows");
+    for (i, (name, default)) in want.iter().enumerate() {
+        let row = &rows[&(i as u64)];
+        assert_eq!(
+            (row[1].as_str(), row[2].as_str()),
+            (*name, default.to_string().as_str())
+        );
+    }
+    // And a limits array longer than this version's reads as if the extra elements were absent.
+    let mut frame = encode(&ServerMsg::Welcome {
+        version: 1,
+        session: SessionId(1),
+        reconnect_token: "t".into(),
+        tick_rate: 30,
+        snapshot_rate: 30,
+        server_id: "s".into(),
+        limits: l.clone(),
+    });
+    let at = frame.iter().rposition(|&b| b == 0x99).unwrap();
+    frame[at] = 0x9a;
+    frame.push(0x07);
+    let Ok(ServerMsg::Welcome { limits, .. }) = decode_server(&frame) else {
+        panic!("a longer limits array does not decode");
+    };
+    assert_eq!(limits, l);
+}
+
+#[test]
+fn the_http_lobby_list_example_is_what_the_server_serializes() {
+    // /api/lobbies answers with `Json(registry.list(..))`: the serde form of `LobbySummary`.
+    let doc = doc();
+    let found = blocks(&doc, "json");
+    let (tag, text) = &found["api-lobbies"];
+    assert_eq!(tag, "json");
+    let shown: serde_json::Value = serde_json::from_str(text).expect("the example is JSON");
+    let list = vec![LobbySummary {
+        id: LobbyId(17),
+        code: "K7QX2M".into(),
+        name: "Friday fights".into(),
+        game: "arena".into(),
+        players: 3,
+        max_players: 8,
+    }];
+    assert_eq!(shown, serde_json::to_value(&list).unwrap());
+}
+
+#[test]
+fn chat_role_table_lists_exactly_the_roles() {
+    let doc = doc();
+    let rows = first_column_numbers(&table(&doc, "chat-roles"), "chat-roles");
+    let roles: Vec<ChatRole> = (0..=255).filter_map(ChatRole::from_u8).collect();
+    assert_eq!(rows.len(), roles.len());
+    for r in roles {
+        let row = &rows[&u64::from(r as u8)];
+        assert_eq!(row[1], format!("{r:?}"));
     }
 }
 

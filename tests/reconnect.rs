@@ -275,3 +275,86 @@ async fn a_half_open_player_is_found_by_the_idle_timeout_and_can_come_back() {
     })
     .await;
 }
+
+/// Says hello with `token` and returns the next two messages the server sends.
+async fn hello_then(c: &mut Client, token: Option<&str>) -> (ServerMsg, ServerMsg) {
+    c.send(&ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        name: "ann".into(),
+        reconnect_token: token.map(str::to_owned),
+    }))
+    .await
+    .unwrap();
+    c.send(&ClientMsg::Ping { nonce: 77 }).await.unwrap();
+    (c.recv().await.unwrap(), c.recv().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_resume_is_welcome_then_error_9_and_an_empty_token_is_no_token() {
+    let server = TestServer::start().await;
+    within(20, async {
+        // A token no seat holds: Welcome first (a fresh session), then Error 9, then the pong.
+        let mut c = Client::connect(&server.url()).await.unwrap();
+        let (first, second) = hello_then(&mut c, Some("0123456789abcdef0123456789abcdef")).await;
+        assert!(matches!(first, ServerMsg::Welcome { .. }), "{first:?}");
+        assert!(
+            matches!(second, ServerMsg::Error { code: 9, .. }),
+            "{second:?}"
+        );
+        assert!(matches!(
+            c.recv().await.unwrap(),
+            ServerMsg::Pong { nonce: 77 }
+        ));
+        // The session is in no lobby and can do what any fresh one can.
+        assert!(c.list(None).await.is_ok());
+
+        // The empty string is no token: Welcome, then straight to the pong, no Error 9.
+        let mut c = Client::connect(&server.url()).await.unwrap();
+        let (first, second) = hello_then(&mut c, Some("")).await;
+        assert!(matches!(first, ServerMsg::Welcome { .. }), "{first:?}");
+        assert!(
+            matches!(second, ServerMsg::Pong { nonce: 77 }),
+            "{second:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_away_host_hands_the_lobby_to_a_connected_player_and_does_not_take_it_back() {
+    let server = TestServer::with(|c| c.lobby.reconnect_grace = Duration::from_secs(30)).await;
+    within(30, async {
+        let (mut ann, handle) = cuttable(&server).await;
+        let token = ann.hello("ann", None).await.unwrap().reconnect_token;
+        let ja = ann.create("hosts", "arena", 4, false).await.unwrap();
+        let (lobby, ida) = (ja.lobby, ja.you.unwrap());
+        let (mut bob, _) = server.client("bob").await;
+        let jb = bob.join(LobbyRef::Id(lobby)).await.unwrap();
+        let idb = jb.you.unwrap();
+        assert_eq!(jb.host, Some(ida));
+        let mut bw = World::default();
+        bw.apply(&ServerMsg::Joined(jb)).unwrap();
+        // Before: Bob may not restart the round.
+        bob.send(&ClientMsg::RestartRound).await.unwrap();
+        assert_eq!(await_error_code(&mut bob).await, 10);
+
+        // Ann's connection drops: her seat is held, but Bob hosts at once.
+        cut(ann, handle);
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Away, ida).await;
+        wait_event(&mut bob, &mut bw, LobbyEventKind::HostChanged, idb).await;
+        assert_eq!(bw.host, Some(idb));
+        bob.send(&ClientMsg::RestartRound).await.unwrap();
+        wait_event(&mut bob, &mut bw, LobbyEventKind::RoundRestarted, idb).await;
+
+        // Ann comes back to her seat; Bob keeps the lobby.
+        let mut ann = Client::connect(&server.url()).await.unwrap();
+        ann.hello("ann", Some(token)).await.unwrap();
+        let back = ann.joined().await.unwrap();
+        assert_eq!((back.you, back.host), (Some(ida), Some(idb)));
+        wait_event(&mut bob, &mut bw, LobbyEventKind::Back, ida).await;
+        ann.send(&ClientMsg::RestartRound).await.unwrap();
+        assert_eq!(await_error_code(&mut ann).await, 10);
+        assert_eq!(bw.host, Some(idb));
+    })
+    .await;
+}

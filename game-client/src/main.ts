@@ -6,7 +6,7 @@ import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
 import { Net, type NetState } from "./net";
-import { ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type PlayerInput, type ServerMsg } from "./protocol";
+import { ChatRole, ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type PlayerInput, type ServerMsg } from "./protocol";
 import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
 import { GameSession } from "./session";
 import { errorText, lobbyEventText } from "./text";
@@ -196,8 +196,9 @@ class App {
         break;
       case "chat":
         if (s === null) break;
-        if (m.from === null) this.hud.system(`${m.name}: ${m.text}`);
-        else this.hud.chat(m.name, playerHue(m.from), m.text);
+        if (m.role === ChatRole.SERVER) this.hud.system(`${m.name}: ${m.text}`);
+        else if (m.from !== null && m.role === ChatRole.PLAYER) this.hud.chat(m.name, playerHue(m.from), m.text);
+        else this.hud.chat(`${m.name} (spectator)`, null, m.text);
         break;
       case "error":
         this.onError(m.code, m.message);

@@ -6,6 +6,7 @@ import {
   PROTOCOL_VERSION,
   decodeServer,
   encodeClient,
+  type ClientLimits,
   type ClientMsg,
   type ServerMsg,
 } from "./protocol";
@@ -40,6 +41,11 @@ export class Net {
   session = 0;
   tickRate = 30;
   snapshotRate = 30;
+  /** The server's id from the latest Welcome ("" before the first): another id than before means
+   * the server restarted (our lobby is gone), not that our seat expired. */
+  serverId = "";
+  /** What the server allows us, from the latest Welcome (null before the first). */
+  limits: ClientLimits | null = null;
   /** Round trip (ms): the network's (the lowest recent Ping), and the recent mean with the
    * server's wait for its tick included. */
   readonly rtt = new RttEstimate();
@@ -156,6 +162,8 @@ export class Net {
         this.session = msg.session;
         this.tickRate = msg.tickRate;
         this.snapshotRate = msg.snapshotRate;
+        this.serverId = msg.serverId;
+        this.limits = msg.limits;
         this.attempt = 0;
         this.everOnline = true;
         this.setState("online", "");

@@ -134,6 +134,33 @@ export const LobbyEventKind = {
   ROUND_RESTARTED: 5,
 } as const;
 
+/** What the server allows a client, from `Welcome` (durations in milliseconds). */
+export interface ClientLimits {
+  /** Largest message we may send, in bytes (more: close 1009). */
+  maxMessageBytes: number;
+  /** The shared rate limit on everything we send: per second, and the burst. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Chat: a burst of lines, then one more every `chatRefillMs`. */
+  chatBurst: number;
+  chatRefillMs: number;
+  /** How long our seat is held after a drop (0: not held). */
+  reconnectGraceMs: number;
+  /** How long we may fail to take our snapshots before close 4002. */
+  slowClientTimeoutMs: number;
+  /** Silence (not even a pong) longer than this: close 4004. */
+  idleTimeoutMs: number;
+  /** Malformed frames tolerated; one more: close 4001. */
+  maxDecodeErrors: number;
+}
+
+/** Who spoke a `Chat` line (its last field): tell lines apart by this, never by the name. */
+export const ChatRole = {
+  PLAYER: 0,
+  SPECTATOR: 1,
+  SERVER: 2,
+} as const;
+
 export type ServerMsg =
   | {
       type: "welcome";
@@ -142,12 +169,15 @@ export type ServerMsg =
       token: string;
       tickRate: number;
       snapshotRate: number;
+      /** Random per server process start: a new one means the server restarted. */
+      serverId: string;
+      limits: ClientLimits;
     }
   | { type: "lobbyList"; lobbies: LobbySummary[] }
   | ({ type: "joined" } & JoinedInfo)
   | ({ type: "snapshot" } & SnapshotBody)
   | { type: "lobbyEvent"; kind: number; player: number; name: string }
-  | { type: "chat"; from: number | null; name: string; text: string }
+  | { type: "chat"; from: number | null; name: string; text: string; role: number }
   | { type: "pong"; nonce: number }
   | { type: "error"; code: number; message: string }
   | { type: "left"; lobby: number; reason: string }
@@ -291,6 +321,21 @@ function ints(v: unknown, field: string): number[] {
   return a as number[];
 }
 
+function limits(v: unknown): ClientLimits {
+  const l = arr(v, "limits");
+  return {
+    maxMessageBytes: int(l[0], "max_message_bytes"),
+    messagesPerSecond: int(l[1], "messages_per_second"),
+    messageBurst: int(l[2], "message_burst"),
+    chatBurst: int(l[3], "chat_burst"),
+    chatRefillMs: int(l[4], "chat_refill_ms"),
+    reconnectGraceMs: int(l[5], "reconnect_grace_ms"),
+    slowClientTimeoutMs: int(l[6], "slow_client_timeout_ms"),
+    idleTimeoutMs: int(l[7], "idle_timeout_ms"),
+    maxDecodeErrors: int(l[8], "max_decode_errors"),
+  };
+}
+
 function roster(v: unknown): RosterEntry[] {
   return arr(v, "roster").map((e) => {
     const r = arr(e, "roster entry");
@@ -324,6 +369,8 @@ export function serverFromArray(v: unknown): ServerMsg | null {
         token: str(m[3], "reconnect_token"),
         tickRate: int(m[4], "tick_rate"),
         snapshotRate: int(m[5], "snapshot_rate"),
+        serverId: str(m[6], "server_id"),
+        limits: limits(m[7]),
       };
     case S.LOBBY_LIST:
       return {
@@ -371,6 +418,7 @@ export function serverFromArray(v: unknown): ServerMsg | null {
         from: optInt(m[1], "from"),
         name: str(m[2], "name"),
         text: str(m[3], "text"),
+        role: int(m[4], "role"),
       };
     case S.PONG:
       return { type: "pong", nonce: int(m[1], "nonce") };

@@ -93,6 +93,8 @@ function applyEntities(mirror: Mirror, body: SnapshotBody): void {
     if (!Number.isSafeInteger(h) || h < 0) throw new ApplyError("badHeader", `negative entity header ${h}`);
     const mask = h % pow;
     const gap = Math.floor(h / pow);
+    // Ids strictly ascend from 0, so a gap of 0 (entity 0, or one entity twice) is malformed.
+    if (gap === 0) throw new ApplyError("badHeader", `entity header ${h} has an id gap of 0`);
     if (gap > U32_MAX) throw new ApplyError("idOverflow", "entity id overflows");
     const id = prev + gap;
     if (id > U32_MAX) throw new ApplyError("idOverflow", "entity id overflows");

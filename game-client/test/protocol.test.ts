@@ -1,7 +1,7 @@
 // Codec tests: our encoder against known bytes (some written by the Rust server's encoder), our decoder on server frames.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ProtocolError, decodeServer, encodeClient, floatAim } from "../src/protocol";
+import { ChatRole, ProtocolError, decodeServer, encodeClient, floatAim } from "../src/protocol";
 import { hex, rust, unhex } from "./helpers";
 
 test("Hello [0, 1, \"ann\", nil] encodes to 94 00 01 a3 61 6e 6e c0", () => {
@@ -77,12 +77,32 @@ test("decodes Welcome, LobbyList, Chat, Error and Pong as the server encodes the
     token: "tok-abc",
     tickRate: 30,
     snapshotRate: 30,
+    serverId: "0123456789abcdef",
+    limits: {
+      maxMessageBytes: 4096,
+      messagesPerSecond: 120,
+      messageBurst: 60,
+      chatBurst: 5,
+      chatRefillMs: 1000,
+      reconnectGraceMs: 30000,
+      slowClientTimeoutMs: 5000,
+      idleTimeoutMs: 20000,
+      maxDecodeErrors: 16,
+    },
   });
   assert.deepEqual(decodeServer(unhex(rust.lobby_list)), {
     type: "lobbyList",
     lobbies: [{ id: 3, code: "ABCDEF", name: "fun", game: "arena", players: 2, maxPlayers: 8 }],
   });
-  assert.deepEqual(decodeServer(unhex(rust.chat)), { type: "chat", from: 2, name: "bob", text: "hi" });
+  assert.deepEqual(decodeServer(unhex(rust.chat)), { type: "chat", from: 2, name: "bob", text: "hi", role: 0 });
+  // A spectator's line and the server's own differ only in the role.
+  assert.deepEqual(decodeServer(unhex("95 05 c0 a3 73 61 6d a2 68 69 01")), {
+    type: "chat",
+    from: null,
+    name: "sam",
+    text: "hi",
+    role: ChatRole.SPECTATOR,
+  });
   assert.deepEqual(decodeServer(unhex(rust.error)), { type: "error", code: 5, message: "lobby is full" });
   assert.deepEqual(decodeServer(unhex(rust.pong)), { type: "pong", nonce: 2 ** 40 });
 });

@@ -127,9 +127,11 @@ test("base ticks wrap around u32 like the server's", () => {
 test("hostile entity lists error instead of corrupting silently", () => {
   const kinds: Array<[number[], string]> = [
     [[-1], "badHeader"],
-    [[0b111, 1], "truncated"],
+    [[0b1111, 1], "truncated"],
     [[Number.MAX_SAFE_INTEGER], "idOverflow"],
-    [[0b1, 0x80000000], "badValue"],
+    [[0b1001, 0x80000000], "badValue"],
+    [[0b001, 5], "badHeader"],
+    [[0b1001, 5, 0b001, 6], "badHeader"],
   ];
   for (const [ints, kind] of kinds) {
     const m = newMirror(3);

@@ -266,6 +266,10 @@ pub fn parse_snapshot(
         }
         let h = h as u64;
         let gap = u32::try_from(h >> field_count).map_err(|_| WireError::Range("an entity id"))?;
+        // Ids strictly ascend from 0: a gap of 0 is malformed, as `snapshot::apply` says.
+        if gap == 0 {
+            return Err(WireError::Range("an entity id gap"));
+        }
         let id = prev
             .checked_add(gap)
             .ok_or(WireError::Range("an entity id"))?;
@@ -357,6 +361,12 @@ mod tests {
         // A header that promises a field the list does not hold.
         let short = hex("96 03 65 01 90 91 0d 90");
         assert!(parse_snapshot(&short, 3, 1, 2).is_err());
+        // An id gap of 0 (here entity 0, mask 0b001) is malformed.
+        let zero_gap = hex("96 03 65 01 90 92 01 05 90");
+        assert_eq!(
+            parse_snapshot(&zero_gap, 3, 1, 2),
+            Err(WireError::Range("an entity id gap"))
+        );
         // Extra trailing elements (a later protocol version) are fine.
         let longer = hex("97 03 65 01 90 90 90 a2 68 69");
         assert_eq!(parse_snapshot(&longer, 3, 1, 2).unwrap().tick, 101);

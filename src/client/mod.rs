@@ -6,8 +6,8 @@ mod world;
 pub use world::{Applied, World};
 
 use crate::protocol::{
-    decode_server, encode, ClientMsg, CreateLobby, DecodeError, ErrorCode, Hello, JoinedInfo,
-    LobbyRef, PlayerInput, ServerMsg, SessionId, PROTOCOL_VERSION,
+    decode_server, encode, ClientLimits, ClientMsg, CreateLobby, DecodeError, ErrorCode, Hello,
+    JoinedInfo, LobbyRef, PlayerInput, ServerMsg, SessionId, PROTOCOL_VERSION,
 };
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -49,6 +49,10 @@ pub struct Welcome {
     pub reconnect_token: String,
     pub tick_rate: u16,
     pub snapshot_rate: u16,
+    /// Random per server process start: another id than before means the server restarted.
+    pub server_id: String,
+    /// What this server allows a client (rates, sizes, timeouts).
+    pub limits: ClientLimits,
 }
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -162,12 +166,16 @@ impl Client {
                 reconnect_token,
                 tick_rate,
                 snapshot_rate,
+                server_id,
+                limits,
                 ..
             } => Some(Welcome {
                 session: *session,
                 reconnect_token: reconnect_token.clone(),
                 tick_rate: *tick_rate,
                 snapshot_rate: *snapshot_rate,
+                server_id: server_id.clone(),
+                limits: limits.clone(),
             }),
             _ => None,
         })

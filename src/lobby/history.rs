@@ -112,6 +112,14 @@ mod tests {
         // ...until it catches up; then the old tables go again.
         h.push(Tick(131), 1);
         assert_eq!(h.len(), KEEP_RECENT as usize + 1);
+        // A member stuck at tick 131 keeps its base for capacity - 1 more tables, and no longer:
+        // the bound PROTOCOL.md 6.2 gives (`lobby.history` - 1 snapshots behind).
+        for t in 132..=131 + 63 {
+            h.push(Tick(t), t - 131);
+        }
+        assert!(h.get(Tick(131)).is_some(), "63 behind: still a delta");
+        h.push(Tick(195), 64);
+        assert!(h.get(Tick(131)).is_none(), "64 behind: a full snapshot");
         // And never past the capacity.
         let mut small = History::new(4, 2);
         for t in 1..=10 {

@@ -1,5 +1,5 @@
 //! Who is in a lobby: seated players and spectators, their connection and send state, their
-//! inputs and chat allowance, the host, and who inherits the lobby when the host leaves.
+//! inputs and chat allowance, the host, and who takes over when the host leaves or drops.
 
 use super::input_queue::InputQueue;
 use crate::protocol::{EntityId, RosterEntry, SessionId, Tick};
@@ -125,8 +125,7 @@ impl Members {
         self.slab.is_empty()
     }
 
-    /// Seats a member; the first player to sit in an empty lobby becomes its host (returns its key
-    /// and whether it became host).
+    /// Seats a member and returns its key. Who hosts is [`Members::settle_host`]'s business.
     pub fn insert(
         &mut self,
         session: SessionId,
@@ -135,7 +134,7 @@ impl Members {
         token: Option<String>,
         chat_burst: u32,
         now: Duration,
-    ) -> (usize, bool) {
+    ) -> usize {
         self.join_counter += 1;
         let key = self.slab.insert(Member {
             session,
@@ -149,39 +148,54 @@ impl Members {
             inputs: InputQueue::default(),
             chat: ChatBucket::new(chat_burst, now),
         });
-        let mut became_host = false;
         if player.is_some() {
             self.players += 1;
-            if self.host.is_none() {
-                self.host = Some(key);
-                became_host = true;
-            }
         } else {
             self.spectators += 1;
         }
-        (key, became_host)
+        key
     }
 
-    /// Removes a member. If it was the host, the longest-seated player inherits the lobby: the
-    /// second value is the new host's key.
-    pub fn remove(&mut self, key: usize) -> (Member, Option<usize>) {
+    /// Removes a member (call [`Members::settle_host`] next: it may have been the host).
+    pub fn remove(&mut self, key: usize) -> Member {
         let m = self.slab.remove(key);
         if m.player.is_some() {
             self.players -= 1;
         } else {
             self.spectators -= 1;
         }
-        let mut new_host = None;
         if self.host == Some(key) {
-            self.host = self
-                .slab
-                .iter()
-                .filter(|(_, m)| m.player.is_some())
-                .min_by_key(|(_, m)| m.joined_at)
-                .map(|(k, _)| k);
-            new_host = self.host;
+            // Cleared at once: the slab reuses keys.
+            self.host = None;
         }
-        (m, new_host)
+        m
+    }
+
+    /// Keeps the host a connected player whenever one is seated, so a lobby is never stuck with
+    /// a host who cannot restart its round: when the host is gone (left, seat expired) or away
+    /// (connection dropped, seat held), the longest-seated connected player takes over. With no
+    /// player connected an away host stays; with none at all, the longest-seated away player
+    /// hosts (or nobody). A host who comes back does not get the lobby back: hosts change only
+    /// when they must. Call after every change of who is seated or connected; returns the new
+    /// host's key when it changed to a player.
+    pub fn settle_host(&mut self) -> Option<usize> {
+        let current = self.host.filter(|k| self.slab.contains(*k));
+        if current.is_some_and(|k| self.slab[k].connected) {
+            return None;
+        }
+        let longest = |connected_only: bool| {
+            self.slab
+                .iter()
+                .filter(|(_, m)| m.player.is_some() && (m.connected || !connected_only))
+                .min_by_key(|(_, m)| m.joined_at)
+                .map(|(k, _)| k)
+        };
+        let next = longest(true).or(current).or_else(|| longest(false));
+        if next == self.host {
+            return None;
+        }
+        self.host = next;
+        next
     }
 
     /// Makes `key` the member its connection is: it is re-bound to a new session (a resume).
@@ -254,54 +268,72 @@ impl Members {
 mod tests {
     use super::*;
 
+    fn seat(m: &mut Members, n: u32) -> usize {
+        let name = format!("p{n}");
+        m.insert(
+            SessionId(n.into()),
+            name,
+            Some(EntityId(n)),
+            None,
+            1,
+            Duration::ZERO,
+        )
+    }
+
     #[test]
     fn the_first_player_hosts_and_the_longest_seated_inherits() {
         let mut m = Members::default();
-        let (spec, host) = m.insert(SessionId(1), "s".into(), None, None, 1, Duration::ZERO);
-        assert!(!host, "a spectator never hosts");
-        let (a, host) = m.insert(
-            SessionId(2),
-            "a".into(),
-            Some(EntityId(1)),
-            None,
-            1,
-            Duration::ZERO,
-        );
-        assert!(host);
-        let (b, _) = m.insert(
-            SessionId(3),
-            "b".into(),
-            Some(EntityId(2)),
-            None,
-            1,
-            Duration::ZERO,
-        );
-        let (_c, _) = m.insert(
-            SessionId(4),
-            "c".into(),
-            Some(EntityId(3)),
-            None,
-            1,
-            Duration::ZERO,
-        );
+        m.insert(SessionId(9), "s".into(), None, None, 1, Duration::ZERO);
+        assert_eq!(m.settle_host(), None, "a spectator never hosts");
+        let a = seat(&mut m, 1);
+        assert_eq!(m.settle_host(), Some(a));
+        let b = seat(&mut m, 2);
+        let _c = seat(&mut m, 3);
+        assert_eq!(m.settle_host(), None, "the first player keeps it");
         assert_eq!((m.players(), m.spectators()), (3, 1));
-        assert_eq!(m.remove(a).1, Some(b));
+        m.remove(a);
+        assert_eq!(m.settle_host(), Some(b));
         assert_eq!(m.host(), Some(EntityId(2)));
-        assert_eq!(m.remove(spec).1, None, "not the host: nobody inherits");
         assert_eq!(m.roster().len(), 2);
+    }
+
+    #[test]
+    fn an_away_host_hands_over_to_the_longest_seated_connected_player() {
+        let mut m = Members::default();
+        let (a, b, c) = (seat(&mut m, 1), seat(&mut m, 2), seat(&mut m, 3));
+        m.settle_host();
+        // B is away too: C, though seated last, is the one who can act.
+        m.slab[b].connected = false;
+        m.slab[a].connected = false;
+        assert_eq!(m.settle_host(), Some(c));
+        // A comes back: C keeps the lobby.
+        m.rebind(a, SessionId(11), "t".into());
+        assert_eq!(m.settle_host(), None);
+        assert_eq!(m.host_key(), Some(c));
+        // C leaves: A (connected, seated before B) takes over, not the away B.
+        m.remove(c);
+        assert_eq!(m.settle_host(), Some(a));
+        // Everyone away: the away host stays; when nobody is seated, nobody hosts.
+        m.slab[a].connected = false;
+        assert_eq!(m.settle_host(), None);
+        assert_eq!(m.host_key(), Some(a));
+        m.remove(a);
+        assert_eq!(m.settle_host(), Some(b), "the only one left, away");
+        m.remove(b);
+        assert_eq!(m.settle_host(), None);
+        assert_eq!(m.host(), None);
+        // A newcomer to a lobby whose host is away takes over at once.
+        let d = seat(&mut m, 4);
+        m.slab[d].connected = false;
+        m.settle_host();
+        let e = seat(&mut m, 5);
+        assert_eq!(m.settle_host(), Some(e));
     }
 
     #[test]
     fn commands_from_a_replaced_or_dropped_connection_are_ignored() {
         let mut m = Members::default();
-        let (k, _) = m.insert(
-            SessionId(1),
-            "a".into(),
-            Some(EntityId(1)),
-            None,
-            1,
-            Duration::ZERO,
-        );
+        let k = seat(&mut m, 1);
         assert!(m.active(k, SessionId(1)).is_some());
         m.rebind(k, SessionId(2), "t".into());
         assert!(m.active(k, SessionId(1)).is_none());

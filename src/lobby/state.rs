@@ -13,8 +13,8 @@ use super::settings::LobbySettings;
 use crate::game::{Game, InputPolicy};
 use crate::protocol::PlayerInput;
 use crate::protocol::{
-    CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg, SessionId, Tick,
-    MAX_CHAT_LEN,
+    ChatRole, CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg,
+    SessionId, Tick, MAX_CHAT_LEN,
 };
 use crate::snapshot::EntityTable;
 use std::time::Duration;
@@ -170,7 +170,7 @@ impl LobbyState {
         if let Some(t) = &token {
             self.effects.push(Effect::BindToken(t.clone()));
         }
-        let (key, host) = self.members.insert(
+        let key = self.members.insert(
             session,
             name.clone(),
             player,
@@ -181,9 +181,7 @@ impl LobbyState {
         self.empty_since = None;
         if let Some(p) = player {
             self.lobby_event(LobbyEventKind::Joined, p, &name);
-            if host {
-                self.lobby_event(LobbyEventKind::HostChanged, p, &name);
-            }
+            self.settle_host();
         }
         Ok(JoinOk {
             member: key,
@@ -223,6 +221,7 @@ impl LobbyState {
         };
         if let Some(p) = player {
             self.lobby_event(LobbyEventKind::Back, p, &name);
+            self.settle_host();
         }
         Ok(JoinOk {
             member: key,
@@ -252,13 +251,14 @@ impl LobbyState {
             m.inputs.stand_still();
             let (p, name) = (m.player.unwrap_or_default(), m.name.clone());
             self.lobby_event(LobbyEventKind::Away, p, &name);
+            self.settle_host();
         } else {
             self.remove_member(key);
         }
     }
 
     fn remove_member(&mut self, key: usize) {
-        let (m, new_host) = self.members.remove(key);
+        let m = self.members.remove(key);
         if let Some(t) = m.token {
             self.effects.push(Effect::UnbindToken(t));
         }
@@ -267,12 +267,17 @@ impl LobbyState {
             self.game.despawn_player(p);
             self.lobby_event(LobbyEventKind::Left, p, &m.name);
         }
-        if let Some(h) = new_host.and_then(|k| self.members.get(k)) {
-            let (p, name) = (h.player.unwrap_or_default(), h.name.clone());
-            self.lobby_event(LobbyEventKind::HostChanged, p, &name);
-        }
+        self.settle_host();
         if self.members.is_empty() {
             self.empty_since = Some(self.now);
+        }
+    }
+
+    /// Hands the lobby to a connected player if the host is gone or away, and tells everyone.
+    fn settle_host(&mut self) {
+        if let Some(h) = self.members.settle_host().and_then(|k| self.members.get(k)) {
+            let (p, name) = (h.player.unwrap_or_default(), h.name.clone());
+            self.lobby_event(LobbyEventKind::HostChanged, p, &name);
         }
     }
 
@@ -353,6 +358,12 @@ impl LobbyState {
             from: m.player,
             name: m.name.clone(),
             text: clean.to_owned(),
+            // Who may chat: every connected member, seated or watching. The role keeps a
+            // spectator's line apart from a server announcement (both have no player id).
+            role: match m.player {
+                Some(_) => ChatRole::Player,
+                None => ChatRole::Spectator,
+            },
         };
         let frame = self.fanout.frame(&msg);
         self.broadcasts.push(frame);

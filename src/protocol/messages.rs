@@ -192,6 +192,30 @@ impl LobbyEventKind {
     }
 }
 
+/// Who spoke a chat line: a server `Chat` says so in its last field, so a spectator named
+/// "server" can never pass for the server itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ChatRole {
+    /// A seated player: `from` is its player id.
+    Player = 0,
+    /// A spectator: `from` is nil, `name` is its display name.
+    Spectator = 1,
+    /// The server itself (an announcement): `from` is nil.
+    Server = 2,
+}
+
+impl ChatRole {
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => ChatRole::Player,
+            1 => ChatRole::Spectator,
+            2 => ChatRole::Server,
+            _ => return None,
+        })
+    }
+}
+
 /// `Joined`: you are in a lobby (as a player, or as a spectator when `you` is nil).
 #[derive(Clone, Debug, PartialEq)]
 pub struct JoinedInfo {
@@ -210,6 +234,28 @@ pub struct JoinedInfo {
     pub snapshot: SnapshotBody,
 }
 
+/// The limits a well-behaved client must respect, as this server is configured: `Welcome`'s last
+/// field, so a client learns them instead of guessing. Durations are whole milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Largest WebSocket message (and frame) a client may send, in bytes.
+    pub max_message_bytes: u32,
+    /// The shared message rate limit: sustained messages per second, and the burst.
+    pub messages_per_second: u32,
+    pub message_burst: u32,
+    /// Chat: a burst of this many lines, then one more every `chat_refill_ms`.
+    pub chat_burst: u32,
+    pub chat_refill_ms: u32,
+    /// How long a dropped player's seat is held for a resume (0: not at all).
+    pub reconnect_grace_ms: u32,
+    /// How long a client may stay unable to take its snapshots before it is closed (4002).
+    pub slow_client_timeout_ms: u32,
+    /// How long a connection may stay silent (not even a pong) before it is closed (4004).
+    pub idle_timeout_ms: u32,
+    /// Malformed frames tolerated per connection; one more closes it (4001).
+    pub max_decode_errors: u32,
+}
+
 /// Server to client.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ServerMsg {
@@ -219,6 +265,11 @@ pub enum ServerMsg {
         reconnect_token: String,
         tick_rate: u16,
         snapshot_rate: u16,
+        /// Appended in protocol version 1: random per server process start, so a client that
+        /// comes back can tell a restarted server (its lobby is gone) from an expired seat.
+        server_id: String,
+        /// Appended in protocol version 1.
+        limits: ClientLimits,
     },
     LobbyList(Vec<LobbySummary>),
     Joined(Box<JoinedInfo>),
@@ -232,6 +283,8 @@ pub enum ServerMsg {
         from: Option<PlayerId>,
         name: String,
         text: String,
+        /// Appended in protocol version 1: who spoke.
+        role: ChatRole,
     },
     Pong {
         nonce: u64,

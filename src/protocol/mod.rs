@@ -18,8 +18,8 @@ pub use codes::{CloseCode, ErrorCode};
 pub use frame::{Frame, FrameBuf, MAX_HEADER};
 pub use ids::{EntityId, LobbyId, PlayerId, SessionId, Tick};
 pub use messages::{
-    ClientMsg, CreateLobby, GameEvent, Hello, JoinedInfo, LobbyEventKind, LobbyRef, LobbySummary,
-    PlayerInput, RosterEntry, ServerMsg, SnapshotBody,
+    ChatRole, ClientLimits, ClientMsg, CreateLobby, GameEvent, Hello, JoinedInfo, LobbyEventKind,
+    LobbyRef, LobbySummary, PlayerInput, RosterEntry, ServerMsg, SnapshotBody,
 };
 pub use snapshot::{SnapshotMsg, SnapshotRef};
 

@@ -1,7 +1,7 @@
 //! The server-to-client messages as flat MessagePack arrays, both ways (the server writes them,
 //! the bots and tests read them).
 
-use super::messages::{JoinedInfo, LobbyEventKind, ServerMsg};
+use super::messages::{ChatRole, ClientLimits, JoinedInfo, LobbyEventKind, ServerMsg};
 use super::seq::{req, skip_rest};
 use super::snapshot::{snapshot_fields, SnapshotMsg};
 use serde::de::{self, SeqAccess, Visitor};
@@ -18,14 +18,18 @@ impl Serialize for ServerMsg {
                 reconnect_token,
                 tick_rate,
                 snapshot_rate,
+                server_id,
+                limits,
             } => {
-                let mut t = s.serialize_tuple(6)?;
+                let mut t = s.serialize_tuple(8)?;
                 t.serialize_element(&Self::WELCOME)?;
                 t.serialize_element(version)?;
                 t.serialize_element(session)?;
                 t.serialize_element(reconnect_token)?;
                 t.serialize_element(tick_rate)?;
                 t.serialize_element(snapshot_rate)?;
+                t.serialize_element(server_id)?;
+                t.serialize_element(limits)?;
                 t.end()
             }
             ServerMsg::LobbyList(list) => {
@@ -60,12 +64,18 @@ impl Serialize for ServerMsg {
                 t.serialize_element(name)?;
                 t.end()
             }
-            ServerMsg::Chat { from, name, text } => {
-                let mut t = s.serialize_tuple(4)?;
+            ServerMsg::Chat {
+                from,
+                name,
+                text,
+                role,
+            } => {
+                let mut t = s.serialize_tuple(5)?;
                 t.serialize_element(&Self::CHAT)?;
                 t.serialize_element(from)?;
                 t.serialize_element(name)?;
                 t.serialize_element(text)?;
+                t.serialize_element(&(*role as u8))?;
                 t.end()
             }
             ServerMsg::Pong { nonce } => {
@@ -119,6 +129,8 @@ impl<'de> Deserialize<'de> for ServerMsg {
                         reconnect_token: req(&mut seq, "reconnect_token")?,
                         tick_rate: req(&mut seq, "tick_rate")?,
                         snapshot_rate: req(&mut seq, "snapshot_rate")?,
+                        server_id: req(&mut seq, "server_id")?,
+                        limits: req(&mut seq, "limits")?,
                     },
                     ServerMsg::LOBBY_LIST => ServerMsg::LobbyList(req(&mut seq, "lobbies")?),
                     ServerMsg::JOINED => ServerMsg::Joined(Box::new(JoinedInfo {
@@ -146,11 +158,20 @@ impl<'de> Deserialize<'de> for ServerMsg {
                             name: req(&mut seq, "name")?,
                         }
                     }
-                    ServerMsg::CHAT => ServerMsg::Chat {
-                        from: req(&mut seq, "from")?,
-                        name: req(&mut seq, "name")?,
-                        text: req(&mut seq, "text")?,
-                    },
+                    ServerMsg::CHAT => {
+                        let from = req(&mut seq, "from")?;
+                        let name = req(&mut seq, "name")?;
+                        let text = req(&mut seq, "text")?;
+                        let role: u8 = req(&mut seq, "role")?;
+                        ServerMsg::Chat {
+                            from,
+                            name,
+                            text,
+                            role: ChatRole::from_u8(role).ok_or_else(|| {
+                                de::Error::custom(format_args!("unknown chat role {role}"))
+                            })?,
+                        }
+                    }
                     ServerMsg::PONG => ServerMsg::Pong {
                         nonce: req(&mut seq, "nonce")?,
                     },
@@ -174,6 +195,52 @@ impl<'de> Deserialize<'de> for ServerMsg {
                 };
                 skip_rest(&mut seq)?;
                 Ok(msg)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// `ClientLimits` as a flat array of its fields in declaration order; a longer array (a later
+/// version's limits) reads as if the extra elements were absent.
+impl Serialize for ClientLimits {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(9)?;
+        t.serialize_element(&self.max_message_bytes)?;
+        t.serialize_element(&self.messages_per_second)?;
+        t.serialize_element(&self.message_burst)?;
+        t.serialize_element(&self.chat_burst)?;
+        t.serialize_element(&self.chat_refill_ms)?;
+        t.serialize_element(&self.reconnect_grace_ms)?;
+        t.serialize_element(&self.slow_client_timeout_ms)?;
+        t.serialize_element(&self.idle_timeout_ms)?;
+        t.serialize_element(&self.max_decode_errors)?;
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientLimits {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ClientLimits;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("the limits array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ClientLimits, A::Error> {
+                let limits = ClientLimits {
+                    max_message_bytes: req(&mut seq, "max_message_bytes")?,
+                    messages_per_second: req(&mut seq, "messages_per_second")?,
+                    message_burst: req(&mut seq, "message_burst")?,
+                    chat_burst: req(&mut seq, "chat_burst")?,
+                    chat_refill_ms: req(&mut seq, "chat_refill_ms")?,
+                    reconnect_grace_ms: req(&mut seq, "reconnect_grace_ms")?,
+                    slow_client_timeout_ms: req(&mut seq, "slow_client_timeout_ms")?,
+                    idle_timeout_ms: req(&mut seq, "idle_timeout_ms")?,
+                    max_decode_errors: req(&mut seq, "max_decode_errors")?,
+                };
+                skip_rest(&mut seq)?;
+                Ok(limits)
             }
         }
         d.deserialize_seq(V)

@@ -74,6 +74,15 @@ impl Server {
             shutdown.clone(),
             shards.clone(),
         );
+        let server_id = match super::identity::new_server_id() {
+            Ok(id) => Some(id),
+            Err(e) => {
+                // Fail closed, as for reconnect tokens: no id, no server.
+                tracing::error!(error = %e, "the OS random source failed: no server id");
+                shutdown.cancel();
+                None
+            }
+        };
         let ctx = Arc::new(Context {
             config: config.clone(),
             metrics: metrics.clone(),
@@ -81,6 +90,8 @@ impl Server {
             shards: shards.clone(),
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
+            server_id,
+            client_limits: config.client_limits(),
         });
         if let Err(e) = shard::spawn(ctx, seeds) {
             // Without its threads the server cannot serve anyone: say so, and stop at once.

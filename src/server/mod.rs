@@ -6,6 +6,7 @@
 mod accept;
 mod app;
 mod http;
+mod identity;
 mod limits;
 mod ws;
 

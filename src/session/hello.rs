@@ -71,15 +71,23 @@ impl Live {
                 return Err(Exit::Close(CloseCode::InternalError));
             }
         };
-        let lobby_cfg = &self.shard.ctx.config.lobby;
+        let ctx = &self.shard.ctx;
+        let Some(server_id) = ctx.server_id.clone() else {
+            error!("no server id (the OS random source failed at start): no session");
+            return Err(Exit::Close(CloseCode::InternalError));
+        };
         self.send(&ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
             session: self.s.id,
             reconnect_token: self.s.token.clone(),
-            tick_rate: lobby_cfg.tick_rate,
-            snapshot_rate: lobby_cfg.snapshot_rate,
+            tick_rate: ctx.config.lobby.tick_rate,
+            snapshot_rate: ctx.config.lobby.snapshot_rate,
+            server_id,
+            limits: ctx.client_limits.clone(),
         });
-        match h.reconnect_token {
+        // An empty token is no token: some client libraries cannot leave a field out or send
+        // nil, and no seat is ever issued the empty string.
+        match h.reconnect_token.filter(|t| !t.is_empty()) {
             Some(old) => self.resume(old),
             None => Ok(()),
         }

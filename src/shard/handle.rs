@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::lobby::{Host, LobbyShared, LobbyState, Registry};
 use crate::metrics::Metrics;
-use crate::protocol::{CloseCode, LobbyId, SessionId, Tick};
+use crate::protocol::{ClientLimits, CloseCode, LobbyId, SessionId, Tick};
 use crate::session::portable::Moving;
 use crate::snapshot::EntityTable;
 use bytes::Bytes;
@@ -26,6 +26,11 @@ pub struct Context {
     pub shutdown: CancellationToken,
     /// The server waits on these at shutdown; every shard holds a token until it has drained.
     pub tasks: TaskTracker,
+    /// This process's id for `Welcome` (`None`: the OS random source failed, and the server is
+    /// stopping; a hello is then refused like one that gets no reconnect token).
+    pub server_id: Option<String>,
+    /// The limits `Welcome` tells every client, from the config.
+    pub client_limits: ClientLimits,
 }
 
 /// What a new connection is for.

@@ -169,6 +169,10 @@ pub enum ApplyError {
     BadHeader(i64),
     #[error("entity id overflows")]
     IdOverflow,
+    /// Ids strictly ascend from 0, so every gap is at least 1: a gap of 0 would name entity 0
+    /// (never an id) or the same entity twice, which no encoder writes.
+    #[error("entity header {0} has an id gap of 0")]
+    ZeroGap(i64),
     #[error("difference {0} does not fit in 32 bits")]
     BadValue(i64),
 }
@@ -201,9 +205,13 @@ pub fn apply(mirror: &mut EntityTable, body: &SnapshotBody) -> Result<(), ApplyE
         if h < 0 {
             return Err(ApplyError::BadHeader(h));
         }
+        let wide = h;
         let h = h as u64;
         let mask = (h & ((1u64 << f) - 1)) as u32;
         let gap = u32::try_from(h >> f).map_err(|_| ApplyError::IdOverflow)?;
+        if gap == 0 {
+            return Err(ApplyError::ZeroGap(wide));
+        }
         let id = prev.checked_add(gap).ok_or(ApplyError::IdOverflow)?;
         prev = id;
         let id = EntityId(id);
@@ -338,7 +346,7 @@ mod tests {
         };
         assert_eq!(apply(&mut m, &mk(vec![-1])), Err(ApplyError::BadHeader(-1)));
         assert_eq!(
-            apply(&mut m, &mk(vec![0b111, 1])),
+            apply(&mut m, &mk(vec![0b1111, 1])),
             Err(ApplyError::Truncated)
         );
         assert_eq!(
@@ -346,8 +354,17 @@ mod tests {
             Err(ApplyError::IdOverflow)
         );
         assert_eq!(
-            apply(&mut m, &mk(vec![0b1, i64::from(i32::MAX) + 1])),
+            apply(&mut m, &mk(vec![0b1001, i64::from(i32::MAX) + 1])),
             Err(ApplyError::BadValue(i64::from(i32::MAX) + 1))
+        );
+        // A gap of 0: entity 0 first, or the same entity listed twice.
+        assert_eq!(
+            apply(&mut m, &mk(vec![0b001, 5])),
+            Err(ApplyError::ZeroGap(1))
+        );
+        assert_eq!(
+            apply(&mut m, &mk(vec![0b1001, 5, 0b001, 6])),
+            Err(ApplyError::ZeroGap(1))
         );
     }
 
