@@ -20,15 +20,21 @@ export const F = {
   /** Players: the tick they respawn at (0 while alive). Projectiles: the shooter's id. */
   RESPAWN_OR_OWNER: 7,
   KIND: 8,
+  /** Players: their seat (lowest free at join). Projectiles: their shooter's seat. */
+  SEAT: 9,
 } as const;
-export const ARENA_FIELD_COUNT = 9;
+export const ARENA_FIELD_COUNT = 10;
 
 export const KIND_PLAYER = 0;
 export const KIND_PROJECTILE = 1;
+/** The round (one entity, id 1): its phase, goal, clock and winner (PROTOCOL.md 9.2). */
+export const KIND_ROUND = 2;
 
 export const EVENT_HIT = 1;
 export const EVENT_KILL = 2;
 export const EVENT_RESPAWN = 3;
+export const EVENT_ROUND_OVER = 4;
+export const EVENT_ROUND_START = 5;
 
 /** Round pillars that block movement and shots: [x, y, radius] (arena.rs PILLARS). */
 export const PILLARS: ReadonlyArray<readonly [number, number, number]> = [

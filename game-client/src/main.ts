@@ -19,6 +19,26 @@ const UNREACHABLE_AFTER = 3;
 
 const seconds = (): number => performance.now() / 1000;
 
+/** What the lobby screen says when the lobby we were in no longer exists. */
+const GONE_RESTARTED = "The server restarted, and your lobby is gone with it. Quick play, or create a new lobby.";
+const GONE_CLOSED = "That lobby is gone: it closed while you were away. Quick play, or create a new lobby.";
+
+/** One frame as drawn, for the netcode test (window.__tickrelay.traced()). */
+interface TraceFrame {
+  t: number;
+  /** The movement keys held: dx, dy. */
+  held: [number, number];
+  /** Our player as drawn, and where prediction has it after the newest input. */
+  me: [number, number] | null;
+  pos: [number, number];
+  /** Prediction corrections so far, and the size of the last one. */
+  fixes: number;
+  fix: number;
+  /** Other players as drawn: [id, x, y]; our predicted shots as drawn: [seq, x, y]. */
+  others: Array<[number, number, number]>;
+  shots: Array<[number, number, number]>;
+}
+
 class App {
   private readonly net: Net;
   private readonly lobby: LobbyScreen;
@@ -32,9 +52,17 @@ class App {
   /** An action waiting for the connection (first connect, or a reconnect under a new name). */
   private pending: (() => void) | null = null;
   private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The server we were welcomed by: another id after a reconnect means it restarted. */
+  private serverId: string | null = null;
+  /** After a reconnect, on our way back into our lobby: an error about it means it is gone. */
+  private returning = false;
+  /** A resume we know must fail (the server restarted): its Error 9 says nothing new. */
+  private resumeDoomed = false;
   private shakeAt = -10;
   private lastFrame = seconds();
   private lastRateLimitToast = 0;
+  /** With the test hook's trace() on: what each frame drew (bounded). */
+  private trace: TraceFrame[] | null = null;
   private readonly rates = { fps: 0, snapshots: 0, bytes: 0, frames: 0, lastSnapshots: 0, lastBytes: 0 };
 
   constructor() {
@@ -91,6 +119,12 @@ class App {
         const l = this.renderer.layout;
         return { mode: l.mode, scale: l.scale, offX: l.offX, offY: l.offY };
       },
+      // Every frame's drawn positions from now on (for the netcode test), and the frames so far.
+      trace: (): void => {
+        this.trace = [];
+      },
+      traced: (): TraceFrame[] => this.trace ?? [],
+      ping: (): number => this.net.rtt.network,
     };
 
     this.net.connect(this.lobby.name);
@@ -157,11 +191,17 @@ class App {
       case "welcome": {
         const run = this.pending;
         this.pending = null;
-        if (s !== null && s.spectating) {
-          // Spectators hold no seat: just watch the same lobby again.
-          this.net.send({ type: "spectate", lobby: s.code });
-        } else if (s !== null && this.net.resumeSeat) {
-          // We asked for our seat back; the server answers with Joined (or a reconnect error).
+        const restarted = this.serverId !== null && m.serverId !== this.serverId;
+        this.serverId = m.serverId;
+        if (s !== null && restarted) {
+          // Not the server we were on: our lobby died with it (a resume we sent will fail).
+          this.resumeDoomed = this.net.resumeSeat;
+          this.exitGame(GONE_RESTARTED);
+        } else if (s !== null && (s.spectating || this.net.resumeSeat)) {
+          // Spectators hold no seat: they just watch the same lobby again. Players asked for their
+          // seat back in Hello. The answer is Joined, or an error that says the lobby is gone.
+          if (s.spectating) this.net.send({ type: "spectate", lobby: s.code });
+          this.returning = true;
           clearTimeout(this.rejoinTimer);
           this.rejoinTimer = setTimeout(() => {
             if (this.session === s) this.exitGame("Could not get back into the lobby after reconnecting.");
@@ -215,7 +255,15 @@ class App {
     const text = errorText(code, message);
     if (code === ErrorCode.RECONNECT_FAILED) {
       clearTimeout(this.rejoinTimer);
+      if (this.resumeDoomed) {
+        this.resumeDoomed = false;
+        return;
+      }
       if (this.session !== null) this.exitGame(text);
+      return;
+    }
+    if (this.returning && this.session !== null && code === ErrorCode.LOBBY_NOT_FOUND) {
+      this.exitGame(GONE_CLOSED);
       return;
     }
     if (this.session === null) {
@@ -263,6 +311,7 @@ class App {
 
   private enterGame(j: JoinedInfo): void {
     clearTimeout(this.rejoinTimer);
+    this.returning = false;
     const resumed = this.session !== null && this.session.lobbyId === j.lobby;
     this.session = new GameSession(j, seconds(), {
       effect: (kind, x, y, hue, angle) => this.effects.add(kind, x, y, hue, seconds(), angle),
@@ -288,6 +337,7 @@ class App {
 
   private exitGame(reason: string | null): void {
     clearTimeout(this.rejoinTimer);
+    this.returning = false;
     this.session = null;
     this.net.resumeSeat = false;
     this.controls.release();
@@ -324,6 +374,19 @@ class App {
       s.predictor.decay(dt);
       const { players, projectiles } = s.view(now, s.spectating ? null : this.aimPoint());
       const me = players.find((p) => p.me);
+      if (this.trace !== null && this.trace.length < 20_000) {
+        const held = this.controls.direction();
+        this.trace.push({
+          t: now,
+          held: [held.dx, held.dy],
+          me: me === undefined ? null : [me.x, me.y],
+          pos: [s.predictor.pos.x, s.predictor.pos.y],
+          fixes: s.predictor.corrections,
+          fix: s.predictor.lastCorrection,
+          others: players.filter((p) => !p.me).map((p) => [p.id, p.x, p.y]),
+          shots: projectiles.filter((p) => p.id < 0).map((p) => [-p.id, p.x, p.y]),
+        });
+      }
       const scene: Scene = {
         worldW: s.gi.rules.worldW,
         worldH: s.gi.rules.worldH,

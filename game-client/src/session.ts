@@ -8,6 +8,7 @@ import {
   F,
   KIND_PLAYER,
   KIND_PROJECTILE,
+  KIND_ROUND,
   POS_SCALE,
   SHOT_HIT_EXTRA,
   angleFromQ,
@@ -52,9 +53,8 @@ const RESYNC_AFTER = 1.5;
 /** How far past the newest snapshot other entities may be extrapolated (s). */
 const MAX_EXTRAPOLATION = 0.1;
 const HIT_FLASH = 0.18;
-/** The round entity's id and kind in arena (PROTOCOL.md 9.2). */
+/** The round entity's id in arena (PROTOCOL.md 9.2). */
 const ROUND_ID = 1;
-const KIND_ROUND = 2;
 /** Arena's shots (arena.rs ArenaRules::new): speed, life, where they appear, whom they hit. */
 const SHOT_SPEED = 750;
 const SHOT_LIFE_S = 0.9;
