@@ -1,6 +1,7 @@
 // The in-game HUD (DOM over the canvas): lobby bar with code, kill feed, scoreboard, chat, banners, debug overlay.
 
 import type { Layout } from "./layout";
+import { rgba, tint, type Rgb } from "./palette";
 import { MAX_CHAT_LEN, clampUtf8 } from "./protocol";
 
 export interface HudActions {
@@ -12,7 +13,7 @@ export interface HudActions {
 export interface ScoreRow {
   id: number;
   name: string;
-  hue: number;
+  colour: Rgb;
   kills: number;
   deaths: number;
   me: boolean;
@@ -210,13 +211,13 @@ export class Hud {
     }
   }
 
-  kill(killer: string, killerHue: number, victim: string, victimHue: number, involvesMe: boolean): void {
+  kill(killer: string, killerColour: Rgb, victim: string, victimColour: Rgb, involvesMe: boolean): void {
     const li = document.createElement("li");
     if (involvesMe) li.className = "me";
     li.append(
-      coloured(killer, killerHue),
+      coloured(killer, killerColour),
       Object.assign(document.createElement("span"), { className: "verb", textContent: "eliminated" }),
-      coloured(victim, victimHue),
+      coloured(victim, victimColour),
     );
     this.killfeed.prepend(li);
     while (this.killfeed.children.length > KILLFEED_MAX) this.killfeed.lastElementChild!.remove();
@@ -228,12 +229,12 @@ export class Hud {
     this.killfeed.replaceChildren();
   }
 
-  chat(name: string, hue: number | null, text: string): void {
+  chat(name: string, colour: Rgb | null, text: string): void {
     const li = document.createElement("li");
     const who = document.createElement("span");
     who.className = "who";
     who.textContent = `${name}:`;
-    if (hue !== null) who.style.color = `hsl(${hue}, 80%, 72%)`;
+    if (colour !== null) who.style.color = rgba(tint(colour, 0.2));
     li.append(who, document.createTextNode(text));
     this.appendChat(li);
   }
@@ -268,7 +269,7 @@ export class Hud {
       cell.append(name);
       const dot = document.createElement("span");
       dot.className = "swatch";
-      dot.style.background = `hsl(${r.hue}, 75%, 60%)`;
+      dot.style.background = rgba(r.colour);
       const label = document.createElement("span");
       label.className = r.away ? "player away" : "player";
       label.textContent = r.name;
@@ -369,9 +370,9 @@ function tag(kind: string, text: string, title: string): HTMLSpanElement {
   return s;
 }
 
-function coloured(text: string, hue: number): HTMLSpanElement {
+function coloured(text: string, colour: Rgb): HTMLSpanElement {
   const s = document.createElement("span");
   s.textContent = text;
-  s.style.color = `hsl(${hue}, 80%, 70%)`;
+  s.style.color = rgba(tint(colour, 0.15));
   return s;
 }

@@ -1,7 +1,7 @@
 // Wiring: connection, lobby screen, game session, input, rendering and HUD, driven by requestAnimationFrame.
 
 import { Effects } from "./effects";
-import { F, KIND_PLAYER, PILLARS, playerHue, posFromQ } from "./games";
+import { F, KIND_PLAYER, PILLARS, posFromQ } from "./games";
 import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
@@ -179,7 +179,7 @@ class App {
       case "chat":
         if (s === null) break;
         if (m.from === null) this.hud.system(`${m.name}: ${m.text}`);
-        else this.hud.chat(m.name, playerHue(m.from), m.text);
+        else this.hud.chat(m.name, s.colourOf(m.from), m.text);
         break;
       case "error":
         this.onError(m.code, m.message);
@@ -246,7 +246,7 @@ class App {
     clearTimeout(this.rejoinTimer);
     const resumed = this.session !== null && this.session.lobbyId === j.lobby;
     this.session = new GameSession(j, seconds(), {
-      effect: (kind, x, y, hue, angle) => this.effects.add(kind, x, y, hue, seconds(), angle),
+      effect: (kind, x, y, colour, angle) => this.effects.add(kind, x, y, colour, seconds(), angle),
       kill: (killer, victim) => this.onKill(killer, victim),
       hurt: () => (this.shakeAt = seconds()),
       resyncNeeded: () => this.net.resync(),
@@ -280,7 +280,7 @@ class App {
   private onKill(killer: number, victim: number): void {
     const s = this.session;
     if (s === null) return;
-    this.hud.kill(s.nameOf(killer), playerHue(killer), s.nameOf(victim), playerHue(victim), killer === s.you || victim === s.you);
+    this.hud.kill(s.nameOf(killer), s.colourOf(killer), s.nameOf(victim), s.colourOf(victim), killer === s.you || victim === s.you);
   }
 
   // ------------------------------------------------------------------------------ the frame
@@ -314,7 +314,7 @@ class App {
         effects: this.effects.active(now),
         shake: Math.max(0, 1 - (now - this.shakeAt) / 0.25),
         now,
-        reticle: me !== undefined && this.controls.mouseSeen ? { x: this.controls.mouseX, y: this.controls.mouseY, hue: me.hue } : null,
+        reticle: me !== undefined && this.controls.mouseSeen ? { x: this.controls.mouseX, y: this.controls.mouseY, colour: me.colour } : null,
       };
       this.renderer.draw(scene);
       this.hud.setLayout(this.renderer.layout);

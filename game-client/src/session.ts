@@ -12,7 +12,6 @@ import {
   SHOT_HIT_EXTRA,
   angleFromQ,
   gameInfo,
-  playerHue,
   posFromQ,
   shotStop,
   type GameInfo,
@@ -22,12 +21,13 @@ import { Predictor, moveStep, type Vec } from "./prediction";
 import { BUTTON_FIRE, LobbyEventKind, type GameEvent, type JoinedInfo, type PlayerInput, type SnapshotBody } from "./protocol";
 import { ApplyError, applySnapshot, cloneEntities, newMirror, type Mirror } from "./snapshot";
 import type { EffectKind } from "./effects";
+import { paletteColour, paletteSlot, type Rgb } from "./palette";
 import type { PlayerView, ProjectileView } from "./render";
 import type { ScoreRow } from "./hud";
 
 /** What the session tells the UI about as it happens. */
 export interface SessionHooks {
-  effect(kind: EffectKind, x: number, y: number, hue: number, angle?: number): void;
+  effect(kind: EffectKind, x: number, y: number, colour: Rgb, angle?: number): void;
   kill(killer: number, victim: number): void;
   /** We were hit (shake the screen). */
   hurt(): void;
@@ -61,6 +61,8 @@ export class GameSession {
   readonly maxPlayers: number;
   readonly gi: GameInfo;
   readonly isArena: boolean;
+  /** The server sends each arena entity's seat (field SEAT): players are coloured by it. */
+  readonly hasSeat: boolean;
   you: number | null;
   host: number | null;
   roster = new Map<number, string>();
@@ -89,6 +91,7 @@ export class GameSession {
   private sinceShot = Number.MAX_SAFE_INTEGER;
   private seenProjectiles = new Set<number>();
   private aim = 0;
+  private seats = new Map<number, number>();
 
   constructor(
     j: JoinedInfo,
@@ -105,6 +108,7 @@ export class GameSession {
     this.you = j.you;
     this.host = j.host;
     this.isArena = j.game === "arena" && j.fieldCount > F.KIND;
+    this.hasSeat = this.isArena && j.fieldCount > F.SEAT;
     this.gi = gameInfo(this.isArena ? "arena" : "walkers", this.tickRate);
     this.mirror = newMirror(j.fieldCount);
     this.predictor = new Predictor(this.gi.rules);
@@ -130,6 +134,18 @@ export class GameSession {
 
   nameOf(id: number): string {
     return this.roster.get(id) ?? `player ${id}`;
+  }
+
+  /**
+   * A player's colour (and its shots', effects', name's): by seat when the server sends seats, else
+   * by id (palette.ts). The seat of a player who just left is remembered, for the kill feed.
+   */
+  colourOf(id: number): Rgb {
+    const row = this.mirror.entities.get(id);
+    let seat = this.hasSeat && row !== undefined ? row[F.SEAT] : undefined;
+    if (seat !== undefined) this.seats.set(id, seat);
+    else seat = this.seats.get(id);
+    return paletteColour(paletteSlot(seat, id));
   }
 
   // ------------------------------------------------------------------------------ snapshots
@@ -185,7 +201,7 @@ export class GameSession {
       return;
     }
     this.predictor.reconcile(server, ack, alive);
-    if (alive && !this.wasAlive) this.hooks.effect("respawn", server.x, server.y, playerHue(this.you!));
+    if (alive && !this.wasAlive) this.hooks.effect("respawn", server.x, server.y, this.colourOf(this.you!));
     this.wasAlive = alive;
   }
 
@@ -201,12 +217,12 @@ export class GameSession {
       this.hitAt.set(me, now);
       this.hooks.hurt();
       const p = this.predictor.renderPos(1);
-      this.hooks.effect("hit", p.x, p.y, playerHue(me));
+      this.hooks.effect("hit", p.x, p.y, this.colourOf(me));
       return;
     }
     if (me !== null && ev.kind === EVENT_KILL && ev.b === me) {
       const p = this.predictor.renderPos(1);
-      this.hooks.effect("death", p.x, p.y, playerHue(me));
+      this.hooks.effect("death", p.x, p.y, this.colourOf(me));
       this.hooks.kill(ev.a, ev.b);
       this.killedBy = ev.a === me ? null : this.nameOf(ev.a);
       return;
@@ -224,14 +240,14 @@ export class GameSession {
       switch (ev.kind) {
         case EVENT_HIT:
           this.hitAt.set(ev.b, now);
-          this.hooks.effect("hit", x, y, playerHue(ev.b));
+          this.hooks.effect("hit", x, y, this.colourOf(ev.b));
           break;
         case EVENT_KILL:
-          this.hooks.effect("death", x, y, playerHue(ev.b));
+          this.hooks.effect("death", x, y, this.colourOf(ev.b));
           this.hooks.kill(ev.a, ev.b);
           break;
         case EVENT_RESPAWN:
-          this.hooks.effect("respawn", x, y, playerHue(ev.a));
+          this.hooks.effect("respawn", x, y, this.colourOf(ev.a));
           break;
       }
     }
@@ -324,7 +340,7 @@ export class GameSession {
       this.sinceShot = 0;
       const r = this.gi.rules.radius + 12;
       const p = this.predictor.pos;
-      this.hooks.effect("muzzle", p.x + Math.cos(this.aim) * r, p.y + Math.sin(this.aim) * r, playerHue(this.you!), this.aim);
+      this.hooks.effect("muzzle", p.x + Math.cos(this.aim) * r, p.y + Math.sin(this.aim) * r, this.colourOf(this.you!), this.aim);
     }
     return { seq, dx, dy, aim: this.aim, buttons: fire ? BUTTON_FIRE : 0 };
   }
@@ -349,14 +365,17 @@ export class GameSession {
         const angle = angleFromQ(v[F.AIM]);
         const x = posFromQ(v[F.X]);
         const y = posFromQ(v[F.Y]);
-        projectiles.push({ id, x, y, angle, hue: playerHue(owner) });
+        // A shot carries its owner's seat, so it keeps their colour even after they leave.
+        const colour = this.hasSeat ? paletteColour(paletteSlot(v[F.SEAT], owner)) : this.colourOf(owner);
+        projectiles.push({ id, x, y, angle, colour });
         seen.add(id);
         if (!this.seenProjectiles.has(id) && owner !== this.you) {
           // Someone else's new shot: flash at its start, just off the barrel.
-          this.hooks.effect("muzzle", x - Math.cos(angle) * 4, y - Math.sin(angle) * 4, playerHue(owner), angle);
+          this.hooks.effect("muzzle", x - Math.cos(angle) * 4, y - Math.sin(angle) * 4, colour, angle);
         }
         continue;
       }
+      if (kind !== KIND_PLAYER) continue; // the round entity (round.ts), or a kind this client does not know
       if (id === this.you) continue;
       if (this.isArena && v[F.RESPAWN_OR_OWNER] !== 0) continue; // dead: waiting to respawn
       players.push({
@@ -367,7 +386,7 @@ export class GameSession {
         hp: this.isArena ? v[F.HP] : 0,
         maxHp: this.gi.maxHp,
         name: this.nameOf(id),
-        hue: playerHue(id),
+        colour: this.colourOf(id),
         me: false,
         hitFlash: this.flash(id, now),
       });
@@ -386,7 +405,7 @@ export class GameSession {
         hp: this.isArena ? row[F.HP] : 0,
         maxHp: this.gi.maxHp,
         name: this.nameOf(this.you),
-        hue: playerHue(this.you),
+        colour: this.colourOf(this.you),
         me: true,
         hitFlash: this.flash(this.you, now),
       });
@@ -417,7 +436,7 @@ export class GameSession {
       rows.push({
         id,
         name: this.nameOf(id),
-        hue: playerHue(id),
+        colour: this.colourOf(id),
         kills: this.isArena ? v[F.KILLS] : 0,
         deaths: this.isArena ? v[F.DEATHS] : 0,
         me: id === this.you,
@@ -428,7 +447,7 @@ export class GameSession {
     // Seated players whose entity has not arrived yet still belong on the board.
     for (const [id, name] of this.roster) {
       if (!seen.has(id)) {
-        rows.push({ id, name, hue: playerHue(id), kills: 0, deaths: 0, me: id === this.you, away: this.away.has(id), host: id === this.host });
+        rows.push({ id, name, colour: this.colourOf(id), kills: 0, deaths: 0, me: id === this.you, away: this.away.has(id), host: id === this.host });
       }
     }
     return rows.sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);
