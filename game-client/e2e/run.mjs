@@ -216,15 +216,64 @@ test("two pages join one lobby by code; B sees A move while A holds a movement k
   shared.names = ["alice", "bob"];
 });
 
-test("an invite link (/#CODE) joins that lobby", async ({ url }) => {
+test("an invite link (/#CODE) asks for a name first; its Join button then joins that lobby", async ({ url }) => {
   if (shared.code === undefined) throw new Skip("needs the lobby from the first test");
-  const c = await newPage(browser, `${url}/#${shared.code}`, { track: (p) => pages.push(["c", p]) });
-  const code = await inGame(c);
-  assert(code === shared.code, `the invite link put C in ${code}, wanted ${shared.code}`);
+  const code = shared.code;
+  const c = await newPage(browser, `${url}/#${code}`, { track: (p) => pages.push(["c", p]) });
+  const screen = await c.evaluate(() => ({
+    lobby: !document.getElementById("lobby-screen").hidden,
+    invite: !document.getElementById("invite").hidden,
+    button: document.getElementById("invite-join").textContent,
+    focused: document.activeElement?.id,
+    codeField: document.getElementById("join-code").value,
+    hash: location.hash,
+  }));
+  assert(screen.lobby && screen.invite, `the invite link did not show the lobby screen with the invite: ${JSON.stringify(screen)}`);
+  assert(screen.button === `Join ${code}`, `the invite's button says ${JSON.stringify(screen.button)}`);
+  assert(screen.focused === "name-input", `the focus is on #${screen.focused}, not the name field`);
+  assert(screen.codeField === code && screen.hash === `#${code}`, `code field ${screen.codeField}, address #${screen.hash}`);
+  // Nothing joins until the invitee says so.
+  await c.waitForTimeout(500);
+  assert((await c.evaluate(() => window.__tickrelay.code())) === null, "the invite link joined without asking");
+
+  await c.keyboard.press("Control+A");
+  await c.keyboard.type("carol");
+  await c.click("#invite-join");
+  const got = await inGame(c);
+  assert(got === code, `the invite put C in ${got}, wanted ${code}`);
   await c.waitForFunction(() => window.__tickrelay.players().length >= 3, null, { timeout: 5000 });
   const [, a] = pages.find(([n]) => n === "a");
   const cId = await you(c);
   await a.waitForFunction((id) => window.__tickrelay.players().some((p) => p.id === id), cId, { timeout: 5000 });
+  await a.waitForFunction(() => document.getElementById("scoreboard").textContent.includes("carol"), null, { timeout: 5000 });
+});
+
+test("a bad invite link is cleared from the address bar and explained", async ({ url }) => {
+  // Not a code at all: cleared at once.
+  const d = await newPage(browser, `${url}/#abc`, { track: (p) => pages.push(["d", p]) });
+  const bad = await d.evaluate(() => ({
+    hash: location.hash,
+    href: location.href,
+    error: document.getElementById("lobby-error").hidden ? null : document.getElementById("lobby-error").textContent,
+    invite: !document.getElementById("invite").hidden,
+  }));
+  assert(bad.hash === "" && !bad.href.includes("#"), `the address still says ${bad.href}`);
+  assert(bad.error !== null && bad.error.includes("not a lobby code"), `the lobby screen says ${JSON.stringify(bad.error)}`);
+  assert(!bad.invite, "a bad code still shows an invite");
+
+  // A well-formed code no lobby has: cleared once the server says so.
+  await d.goto(`${url}/#ZZZZZZ`);
+  await d.waitForSelector("#conn-status.online", { state: "attached", timeout: 10000 });
+  await d.click("#invite-join");
+  await d.waitForFunction(() => !document.getElementById("lobby-error").hidden, null, { timeout: 5000 });
+  const unknown = await d.evaluate(() => ({
+    href: location.href,
+    error: document.getElementById("lobby-error").textContent,
+    invite: !document.getElementById("invite").hidden,
+  }));
+  assert(!unknown.href.includes("#"), `the address still says ${unknown.href}`);
+  assert(unknown.error.includes("ZZZZZZ") && unknown.error.includes("address bar"), `the lobby screen says ${JSON.stringify(unknown.error)}`);
+  assert(!unknown.invite, "the unknown lobby's invite is still shown");
 });
 
 /** Calls `f` every 100 ms until it returns non-null (that value), for at most `timeoutMs`. */

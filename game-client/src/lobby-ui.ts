@@ -14,6 +14,8 @@ export interface LobbyActions {
   join(lobby: LobbyRef): void;
   spectate(lobby: LobbyRef): void;
   create(opts: CreateOptions): void;
+  /** Forget the invite on screen (the page's address still names it). */
+  dismissInvite(): void;
 }
 
 const NAME_KEY = "tickrelay.name";
@@ -34,7 +36,13 @@ export class LobbyScreen {
   private readonly count = $<HTMLElement>("lobby-count");
   private readonly codeInput = $<HTMLInputElement>("join-code");
   private readonly createName = $<HTMLInputElement>("create-name");
+  private readonly invite = $<HTMLElement>("invite");
+  private readonly inviteJoin = $<HTMLButtonElement>("invite-join");
   private readonly buttons: HTMLButtonElement[];
+  /** The code of the invite on screen, or null. */
+  private inviteCode: string | null = null;
+  private lobbies: LobbySummary[] = [];
+  private connectionError = false;
 
   constructor(private readonly actions: LobbyActions) {
     this.nameInput.value = loadName();
@@ -43,6 +51,18 @@ export class LobbyScreen {
     this.nameInput.addEventListener("input", () => (this.createName.placeholder = `${this.name}'s lobby`));
 
     $("quick-play").addEventListener("click", () => this.act(() => actions.quickPlay()));
+    this.inviteJoin.addEventListener("click", () => this.joinInvite());
+    $("invite-dismiss").addEventListener("click", () => {
+      this.setInvite(null);
+      actions.dismissInvite();
+    });
+    // Enter in the name field, with an invite on screen, is the same as its Join button.
+    this.nameInput.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && this.inviteCode !== null) {
+        e.preventDefault();
+        this.joinInvite();
+      }
+    });
     $("join-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const code = this.code();
@@ -89,9 +109,20 @@ export class LobbyScreen {
     return !this.root.hidden;
   }
 
-  /** Pre-fills the join-by-code field (from an invite link). */
-  setCode(code: string): void {
-    this.codeInput.value = code.toUpperCase();
+  /**
+   * Shows the invite callout for `code` (from an invite link), or hides it (null). The name field
+   * gets the focus with its text selected: the invitee chooses a name, then presses Join (or Enter).
+   */
+  setInvite(code: string | null): void {
+    this.inviteCode = code;
+    this.invite.hidden = code === null;
+    if (code === null) return;
+    this.codeInput.value = code;
+    $("invite-code").textContent = code;
+    this.inviteJoin.textContent = `Join ${code}`;
+    this.describeInvite();
+    this.nameInput.focus();
+    this.nameInput.select();
   }
 
   setStatus(kind: "online" | "connecting" | "offline", text: string): void {
@@ -100,12 +131,23 @@ export class LobbyScreen {
     for (const b of this.buttons) b.disabled = kind !== "online";
   }
 
-  showError(text: string | null): void {
+  /**
+   * Shows `text` in the error box (null hides it). `connection`: it is about reaching the server,
+   * so coming back online takes it away (`clearConnectionError`) and leaves any other message.
+   */
+  showError(text: string | null, connection = false): void {
     this.error.hidden = text === null;
     this.error.textContent = text ?? "";
+    this.connectionError = text !== null && connection;
+  }
+
+  clearConnectionError(): void {
+    if (this.connectionError) this.showError(null);
   }
 
   setLobbies(lobbies: LobbySummary[]): void {
+    this.lobbies = lobbies;
+    this.describeInvite();
     const rows = [...lobbies].sort((a, b) => b.players - a.players || a.name.localeCompare(b.name));
     this.tbody.replaceChildren(...rows.map((l) => this.row(l)));
     this.empty.hidden = rows.length > 0;
@@ -132,6 +174,19 @@ export class LobbyScreen {
     watch.className = "ghost";
     act.append(join, watch);
     return tr;
+  }
+
+  /** Names the invited lobby when it is a public one we know of (private ones are not listed). */
+  private describeInvite(): void {
+    const l = this.lobbies.find((x) => x.code === this.inviteCode);
+    const text = l === undefined ? "" : `“${l.name}” · ${l.game} · ${l.players} / ${l.maxPlayers} players`;
+    const el = $("invite-lobby");
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  private joinInvite(): void {
+    const code = this.inviteCode;
+    if (code !== null && !this.inviteJoin.disabled) this.act(() => this.actions.join(code));
   }
 
   private code(): string | null {

@@ -4,12 +4,13 @@ import { Effects } from "./effects";
 import { F, KIND_PLAYER, PILLARS, posFromQ } from "./games";
 import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
+import { parseInvite } from "./invite";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
 import { Net, type NetState } from "./net";
 import { ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type ServerMsg } from "./protocol";
 import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
 import { GameSession } from "./session";
-import { errorText, lobbyEventText } from "./text";
+import { badInviteText, errorText, lobbyEventText, unknownInviteText } from "./text";
 
 const LOBBY_POLL_MS = 2000;
 /** After reconnecting with our seat's token, how long to wait for the server to put us back (ms). */
@@ -32,6 +33,8 @@ class App {
   /** An action waiting for the connection (first connect, or a reconnect under a new name). */
   private pending: (() => void) | null = null;
   private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The invite link's lobby code while we are asking to join it (a "no such lobby" then clears the link). */
+  private joiningInvite: string | null = null;
   private shakeAt = -10;
   private lastFrame = seconds();
   private lastRateLimitToast = 0;
@@ -46,12 +49,17 @@ class App {
     });
     this.lobby = new LobbyScreen({
       quickPlay: () => this.request(() => this.net.send({ type: "quickJoin", game: "arena" })),
-      join: (ref: LobbyRef) => this.request(() => this.net.send({ type: "join", lobby: ref })),
+      join: (ref: LobbyRef) =>
+        this.request(() => {
+          this.joiningInvite = typeof ref === "string" && location.hash.toUpperCase() === `#${ref}` ? ref : null;
+          this.net.send({ type: "join", lobby: ref });
+        }),
       spectate: (ref: LobbyRef) => this.request(() => this.net.send({ type: "spectate", lobby: ref })),
       create: (o: CreateOptions) =>
         this.request(() =>
           this.net.send({ type: "createLobby", name: o.name, game: o.game, maxPlayers: o.maxPlayers, public: o.public }),
         ),
+      dismissInvite: () => clearAddress(),
     });
     this.hud = new Hud({
       chat: (text) => this.net.send({ type: "chat", text }),
@@ -60,13 +68,12 @@ class App {
     });
     this.controls = new Controls(canvas, () => this.session !== null && !this.session.spectating && !this.hud.typing);
 
-    // An invite link (…/#K7QM2X) joins that lobby as soon as we are connected.
-    const invite = /^#([A-Za-z0-9]{6})$/.exec(location.hash);
-    if (invite !== null) {
-      const code = invite[1].toUpperCase();
-      this.lobby.setCode(code);
-      this.pending = () => this.net.send({ type: "join", lobby: code });
-    }
+    // An invite link (…/#K7QM2X) shows the lobby screen with a "Join K7QM2X" button: the invitee
+    // chooses a name first. A fragment that is no lobby code is cleared and explained.
+    this.readInvite();
+    window.addEventListener("hashchange", () => {
+      if (this.session === null) this.readInvite();
+    });
 
     document.addEventListener("visibilitychange", () => {
       if (document.hidden) this.stopMoving();
@@ -112,6 +119,18 @@ class App {
       return;
     }
     f();
+  }
+
+  private readInvite(): void {
+    const invite = parseInvite(location.hash);
+    if (invite.kind === "code") {
+      if (location.hash !== `#${invite.code}`) history.replaceState(null, "", `#${invite.code}`);
+      this.lobby.setInvite(invite.code);
+    } else if (invite.kind === "bad") {
+      clearAddress();
+      this.lobby.setInvite(null);
+      this.lobby.showError(badInviteText(invite.raw));
+    }
   }
 
   private pollLobbies(): void {
@@ -200,6 +219,15 @@ class App {
       return;
     }
     if (this.session === null) {
+      const invite = this.joiningInvite;
+      this.joiningInvite = null;
+      if (code === ErrorCode.LOBBY_NOT_FOUND && invite !== null) {
+        // The invite link names no lobby (any more): take it out of the address bar, and say so.
+        clearAddress();
+        this.lobby.setInvite(null);
+        this.lobby.showError(unknownInviteText(invite));
+        return;
+      }
       this.lobby.showError(text);
       return;
     }
@@ -215,7 +243,7 @@ class App {
     switch (s) {
       case "online":
         this.lobby.setStatus("online", "Online");
-        this.lobby.showError(null);
+        this.lobby.clearConnectionError();
         this.hud.setBanner(null);
         break;
       case "connecting":
@@ -223,7 +251,7 @@ class App {
         const unreachable = this.net.attempts >= UNREACHABLE_AFTER;
         this.lobby.setStatus(unreachable ? "offline" : "connecting", unreachable ? "Server unreachable" : "Connecting…");
         if (unreachable && this.session === null) {
-          this.lobby.showError("Can't reach the server. Retrying until it is back…");
+          this.lobby.showError("Can't reach the server. Retrying until it is back…", true);
         }
         if (this.session !== null) {
           this.net.resumeSeat = !this.session.spectating;
@@ -244,6 +272,8 @@ class App {
 
   private enterGame(j: JoinedInfo): void {
     clearTimeout(this.rejoinTimer);
+    this.joiningInvite = null;
+    this.lobby.setInvite(null);
     const resumed = this.session !== null && this.session.lobbyId === j.lobby;
     this.session = new GameSession(j, seconds(), {
       effect: (kind, x, y, colour, angle) => this.effects.add(kind, x, y, colour, seconds(), angle),
@@ -273,7 +303,7 @@ class App {
     this.hud.hide();
     this.lobby.show();
     this.lobby.showError(reason);
-    if (location.hash !== "") history.replaceState(null, "", location.pathname + location.search);
+    clearAddress();
     this.pollLobbies();
   }
 
@@ -375,6 +405,11 @@ class App {
       `apply errors  ${s.applyErrors}`,
     ];
   }
+}
+
+/** Takes the lobby code (or whatever else) out of the address bar, without a reload or a history entry. */
+function clearAddress(): void {
+  if (location.hash !== "" || location.href.endsWith("#")) history.replaceState(null, "", location.pathname + location.search);
 }
 
 function formatBytes(n: number): string {

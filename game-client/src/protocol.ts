@@ -11,6 +11,8 @@ export const MAX_NAME_LEN = 24;
 export const MAX_LOBBY_NAME_LEN = 32;
 export const MAX_CHAT_LEN = 200;
 export const CODE_LEN = 6;
+/** The characters of join codes: upper-case letters and digits without 0, O, 1, I and L. */
+export const CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
 // ---------------------------------------------------------------------------------------------
 // Client to server. Each is a flat MessagePack array [type, ...fields].
