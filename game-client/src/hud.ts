@@ -274,9 +274,13 @@ export class Hud {
       label.className = r.away ? "player away" : "player";
       label.textContent = r.name;
       if (r.away) label.title = "away (reconnecting)";
-      name.append(dot, label);
-      if (r.host) name.append(tag("host", "host", "hosts this lobby"));
-      if (r.me) name.append(tag("you", "you", "you"));
+      // The name and its tags wrap as a group (tags to the next line first): a name is never cut.
+      const words = document.createElement("span");
+      words.className = "words";
+      words.append(label);
+      if (r.host) words.append(tag("host", "host", "hosts this lobby"));
+      if (r.me) words.append(tag("you", "you", "you"));
+      name.append(dot, words);
       const k = tr.insertCell();
       k.className = "num";
       k.textContent = String(r.kills);
