@@ -3,6 +3,7 @@
 import type { Layout } from "./layout";
 import { rgba, tint, type Rgb } from "./palette";
 import { MAX_CHAT_LEN, clampUtf8 } from "./protocol";
+import { TopBar } from "./topbar";
 
 export interface HudActions {
   chat(text: string): void;
@@ -61,6 +62,7 @@ export class Hud {
   private readonly debug = $<HTMLElement>("debug");
   private readonly toastEl = $<HTMLElement>("toast");
   private readonly hudEl = $<HTMLElement>("hud");
+  readonly topbar = new TopBar();
   /** The panels that can end up over the arena, faded while a player is under them. */
   private readonly panels: HTMLElement[];
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
