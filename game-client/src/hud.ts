@@ -159,9 +159,8 @@ export class Hud {
     for (const el of this.panels) {
       let mine = false;
       let other = false;
-      // In the side layout only the debug overlay is over the arena; the column is beside it.
-      const over = !side || el === this.debug;
-      if (over && !el.hidden && !(el === this.chatBox && this.typing)) {
+      // In the side layout every panel (the debug overlay too) is in the column beside the arena.
+      if (!side && !el.hidden && !(el === this.chatBox && this.typing)) {
         const r = el.getBoundingClientRect();
         if (r.width > 0 && r.height > 0) {
           for (const s of spots) {

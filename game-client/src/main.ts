@@ -393,16 +393,18 @@ class App {
     const p = s.predictor;
     const offset = Math.hypot(p.err.x, p.err.y);
     const delay = (s.clock.serverNow(now) - s.lastRenderTime) * 1000;
+    // Short lines: the panel sits in the scoreboard's column (220 px and up) when there is one.
     return [
-      `ping          ${this.net.rtt.network > 0 ? `${this.net.rtt.network.toFixed(0)} ms (with tick wait ${this.net.rtt.mean.toFixed(0)})` : "…"}`,
-      `snapshots/s   ${this.rates.snapshots}   (tick ${s.tickRate} Hz, send ${s.snapshotRate} Hz)`,
-      `bytes/s in    ${formatBytes(this.rates.bytes)}`,
-      `server tick   ${s.mirror.tick}`,
-      `prediction    last fix ${p.lastCorrection.toFixed(2)} u · offset ${offset.toFixed(2)} u`,
-      `              ${p.corrections} fixes · ${p.pendingCount} unacked inputs`,
-      `interp delay  ${delay.toFixed(0)} ms (target ${(s.clock.delay() * 1000).toFixed(0)} ms)${s.extrapolated > 0 ? " extrapolating" : ""}`,
-      `fps           ${this.rates.fps}`,
-      `apply errors  ${s.applyErrors}`,
+      `ping       ${this.net.rtt.network > 0 ? `${this.net.rtt.network.toFixed(0)} ms · ${this.net.rtt.mean.toFixed(0)} w/ tick` : "…"}`,
+      `snaps/s    ${this.rates.snapshots}`,
+      `rates      tick ${s.tickRate} · send ${s.snapshotRate} Hz`,
+      `bytes in   ${formatBytes(this.rates.bytes)}/s`,
+      `tick       ${s.mirror.tick}`,
+      `fix        ${p.lastCorrection.toFixed(2)} u · off ${offset.toFixed(2)} u`,
+      `           ${p.corrections} fixes · ${p.pendingCount} unacked`,
+      `interp     ${delay.toFixed(0)} ms (${(s.clock.delay() * 1000).toFixed(0)})${s.extrapolated > 0 ? " extrap" : ""}`,
+      `fps        ${this.rates.fps}`,
+      `apply errs ${s.applyErrors}`,
     ];
   }
 }
