@@ -160,8 +160,9 @@ export class LobbyScreen {
     name.title = `code ${l.code}`;
     const game = cell(tr, "");
     const tag = document.createElement("span");
-    tag.className = "game-tag";
-    tag.textContent = l.game;
+    tag.className = l.game === "walkers" ? "game-tag bench" : "game-tag";
+    tag.textContent = l.game === "walkers" ? "walkers · benchmark" : l.game;
+    if (l.game === "walkers") tag.title = "The load-test workload: dots walking, nothing to shoot";
     game.append(tag);
     const full = l.players >= l.maxPlayers;
     const players = cell(tr, `${l.players} / ${l.maxPlayers}`);

@@ -287,6 +287,10 @@ class App {
       this.effects.clear();
       this.hud.enter(j.name, j.code);
       this.hud.system(j.you === null ? `Spectating ${j.name}` : `You joined ${j.name}. Share the code ${j.code} to invite friends.`);
+      if (j.game === "walkers") {
+        // An empty grid would otherwise look broken: say what this game is and how to fill it.
+        this.hud.system(`walkers is the benchmark workload: dots that walk, nothing to shoot. Fill it with bots: tickrelay-bots --fill ${j.code}`);
+      }
       history.replaceState(null, "", `#${j.code}`);
     }
     this.hud.setBanner(null);
