@@ -257,7 +257,7 @@ export class Hud {
     }
     const more = all.length - rows.length;
     const key =
-      rows.map((r) => `${r.id}:${r.name}:${r.kills}:${r.deaths}:${r.me}:${r.away}:${r.host}`).join(",") + `+${more}`;
+      rows.map((r) => `${r.id}:${r.name}:${r.colour.join(".")}:${r.kills}:${r.deaths}:${r.me}:${r.away}:${r.host}`).join(",") + `+${more}`;
     if (key === this.scoreKey) return;
     this.scoreKey = key;
     const trs = rows.map((r) => {
