@@ -135,11 +135,17 @@ export class Hud {
    */
   setLayout(l: Layout): void {
     const c = l.side;
-    const key = c === null ? "over" : `${c.left}|${c.top}|${c.width}|${c.height}`;
+    const a = l.arena;
+    const key = `${c === null ? "over" : `${c.left}|${c.top}|${c.width}|${c.height}`}|${a.left}|${a.top}|${a.width}|${a.height}`;
     if (key === this.layoutKey) return;
     this.layoutKey = key;
     this.hudEl.classList.toggle("side", c !== null);
     const st = this.hudEl.style;
+    // The arena's box, for what is centred on it (the winner screen).
+    st.setProperty("--arena-left", `${Math.round(a.left)}px`);
+    st.setProperty("--arena-top", `${Math.round(a.top)}px`);
+    st.setProperty("--arena-width", `${Math.round(a.width)}px`);
+    st.setProperty("--arena-height", `${Math.round(a.height)}px`);
     if (c === null) {
       for (const v of ["--side-left", "--side-top", "--side-width", "--side-height"]) st.removeProperty(v);
       return;

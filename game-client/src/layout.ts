@@ -28,7 +28,16 @@ export interface Layout {
   offX: number;
   offY: number;
   /** The side column (CSS px from the window's left and top), when mode is "side". */
-  side: { left: number; top: number; width: number; height: number } | null;
+  side: Box | null;
+  /** Where the world is drawn (CSS px): worldW * scale by worldH * scale at (offX, offY). */
+  arena: Box;
+}
+
+export interface Box {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
 }
 
 /** Lays a worldW x worldH world out in a w x h (CSS px) window. */
@@ -46,15 +55,18 @@ export function layout(w: number, h: number, worldW: number, worldH: number): La
     const width = Math.min(SIDE_MAX, offX - 2 * EDGE);
     // The column lines up with the arena's top and bottom, unless the arena is too flat for it.
     const column = wh >= SIDE_MIN_HEIGHT - MARGIN_TOP - MARGIN ? { top: offY, height: wh } : { top: MARGIN_TOP, height: availH };
-    return { mode: "side", scale: side, offX, offY, side: { left: offX - EDGE - width, width, ...column } };
+    return {
+      mode: "side",
+      scale: side,
+      offX,
+      offY,
+      side: { left: offX - EDGE - width, width, ...column },
+      arena: { left: offX, top: offY, width: ww, height: wh },
+    };
   }
   const ww = worldW * over;
   const wh = worldH * over;
-  return {
-    mode: "over",
-    scale: over,
-    offX: (w - ww) / 2,
-    offY: MARGIN_TOP + (availH - wh) / 2,
-    side: null,
-  };
+  const offX = (w - ww) / 2;
+  const offY = MARGIN_TOP + (availH - wh) / 2;
+  return { mode: "over", scale: over, offX, offY, side: null, arena: { left: offX, top: offY, width: ww, height: wh } };
 }

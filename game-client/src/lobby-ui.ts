@@ -1,12 +1,16 @@
 // The lobby screen (DOM): name, live public lobby list, create, join by code, quick play, spectate, errors.
 
-import { CODE_LEN, MAX_LOBBY_NAME_LEN, MAX_NAME_LEN, clampUtf8, type LobbyRef, type LobbySummary } from "./protocol";
+import { CODE_LEN, DEFAULT_KILL_GOAL, MAX_LOBBY_NAME_LEN, MAX_NAME_LEN, clampUtf8, type LobbyRef, type LobbySummary } from "./protocol";
 
 export interface CreateOptions {
   name: string;
   game: string;
   maxPlayers: number;
   public: boolean;
+  /** Arena only: first to this many eliminations wins (0: no goal). */
+  killGoal?: number;
+  /** Arena only: a round's length in seconds (0: no clock). */
+  roundSeconds?: number;
 }
 
 export interface LobbyActions {
@@ -75,16 +79,24 @@ export class LobbyScreen {
     this.codeInput.addEventListener("input", () => {
       this.codeInput.value = this.codeInput.value.toUpperCase().replace(/[^A-Z0-9]/g, "");
     });
+    const game = $<HTMLSelectElement>("create-game");
+    // The round settings are the arena's; walkers has no rounds.
+    const rounds = $<HTMLElement>("create-rounds");
+    game.addEventListener("change", () => (rounds.hidden = game.value !== "arena"));
     $("create-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const max = Number($<HTMLInputElement>("create-max").value);
       const name = this.createName.value.trim() || this.createName.placeholder;
+      const arena = game.value === "arena";
+      const goal = Number($<HTMLInputElement>("create-goal").value);
       this.act(() =>
         actions.create({
           name: clampUtf8(name, MAX_LOBBY_NAME_LEN),
-          game: $<HTMLSelectElement>("create-game").value,
+          game: game.value,
           maxPlayers: Number.isFinite(max) ? Math.max(1, Math.min(64, Math.round(max))) : 8,
           public: !$<HTMLInputElement>("create-private").checked,
+          killGoal: arena ? (Number.isFinite(goal) ? Math.max(0, Math.min(999, Math.round(goal))) : DEFAULT_KILL_GOAL) : undefined,
+          roundSeconds: arena ? Number($<HTMLSelectElement>("create-length").value) : undefined,
         }),
       );
     });

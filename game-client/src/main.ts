@@ -1,14 +1,16 @@
 // Wiring: connection, lobby screen, game session, input, rendering and HUD, driven by requestAnimationFrame.
 
 import { Effects } from "./effects";
-import { F, KIND_PLAYER, PILLARS, posFromQ } from "./games";
+import { EVENT_ROUND_START, F, KIND_PLAYER, PILLARS, posFromQ } from "./games";
 import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
 import { parseInvite } from "./invite";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
 import { Net, type NetState } from "./net";
-import { ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type ServerMsg } from "./protocol";
+import { ErrorCode, LobbyEventKind, type GameEvent, type JoinedInfo, type LobbyRef, type ServerMsg } from "./protocol";
 import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
+import { goalText, nextRoundIn, readRound, timeLeft, type RoundState } from "./round";
+import { RoundHud } from "./round-ui";
 import { GameSession } from "./session";
 import { badInviteText, errorText, lobbyEventText, unknownInviteText } from "./text";
 
@@ -27,6 +29,7 @@ class App {
   private readonly renderer: Renderer;
   private readonly controls: Controls;
   private readonly effects = new Effects();
+  private readonly roundHud = new RoundHud();
   private session: GameSession | null = null;
   /** Input sequence numbers only ever grow, across lobbies and reconnects. */
   private seq = 0;
@@ -57,7 +60,7 @@ class App {
       spectate: (ref: LobbyRef) => this.request(() => this.net.send({ type: "spectate", lobby: ref })),
       create: (o: CreateOptions) =>
         this.request(() =>
-          this.net.send({ type: "createLobby", name: o.name, game: o.game, maxPlayers: o.maxPlayers, public: o.public }),
+          this.net.send({ type: "createLobby", ...o }),
         ),
       dismissInvite: () => clearAddress(),
     });
@@ -179,7 +182,7 @@ class App {
         this.enterGame(m);
         break;
       case "snapshot":
-        s?.onSnapshot(m, seconds());
+        if (s !== null && s.onSnapshot(m, seconds())) this.onEvents(s, m.events);
         break;
       case "lobbyEvent": {
         if (s === null) break;
@@ -304,11 +307,20 @@ class App {
     this.session = null;
     this.net.resumeSeat = false;
     this.controls.release();
+    this.roundHud.update(null);
     this.hud.hide();
     this.lobby.show();
     this.lobby.showError(reason);
     clearAddress();
     this.pollLobbies();
+  }
+
+  /** Game events as they arrive (the session shows their effects on its own clock). */
+  private onEvents(_s: GameSession, events: GameEvent[]): void {
+    for (const ev of events) {
+      // A new round: the kill feed's lines are about the last one.
+      if (ev.kind === EVENT_ROUND_START) this.hud.clearKillfeed();
+    }
   }
 
   private onKill(killer: number, victim: number): void {
@@ -330,9 +342,13 @@ class App {
     this.rates.frames++;
     const s = this.session;
     if (s !== null) {
+      const round = s.isArena ? readRound(s.mirror.entities) : null;
       if (!s.spectating && this.net.online && s.wantInput(dt)) {
-        const { dx, dy } = this.controls.direction();
-        const input = s.makeInput(++this.seq, dx, dy, this.controls.firing(), this.aimPoint());
+        // Between rounds nobody moves or fires (the server ignores it): send stillness, so our
+        // prediction does not walk off and snap back, and no shot is flashed or heard.
+        const frozen = round !== null && round.over;
+        const { dx, dy } = frozen ? { dx: 0, dy: 0 } : this.controls.direction();
+        const input = s.makeInput(++this.seq, dx, dy, !frozen && this.controls.firing(), this.aimPoint());
         this.net.send({ type: "input", ...input });
       }
       s.predictor.decay(dt);
@@ -353,7 +369,7 @@ class App {
       this.renderer.draw(scene);
       this.hud.setLayout(this.renderer.layout);
       this.hud.reveal(this.spots(players, scene.radius, s.gi.maxHp > 0));
-      this.updateHud(s, now);
+      this.updateHud(s, now, round);
     }
     requestAnimationFrame((t) => this.frame(t));
   }
@@ -370,9 +386,24 @@ class App {
     });
   }
 
-  private updateHud(s: GameSession, now: number): void {
-    this.hud.scores(s.scores());
-    const wait = s.respawnIn(now);
+  private updateHud(s: GameSession, now: number, round: RoundState | null): void {
+    const scores = s.scores();
+    this.hud.scores(scores);
+    const tick = s.clock.serverNow(now) * s.tickRate;
+    this.roundHud.update(
+      round === null
+        ? null
+        : {
+            goal: goalText(round),
+            clock: timeLeft(round, tick, s.tickRate),
+            over: round.over,
+            winner:
+              round.winner === null ? null : { name: s.nameOf(round.winner), colour: s.colourOf(round.winner), me: round.winner === s.you },
+            rows: round.over ? scores : [],
+            nextIn: nextRoundIn(round, tick, s.tickRate),
+          },
+    );
+    const wait = round !== null && round.over ? null : s.respawnIn(now); // the winner screen says it all
     if (wait !== null) {
       const n = Math.ceil(wait);
       this.hud.setCenter(n > 0 ? `Respawning in ${n}` : "Respawning…", s.killedBy !== null ? `by ${s.killedBy}` : "", true);

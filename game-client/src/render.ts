@@ -57,7 +57,7 @@ export class Renderer {
   offX = 0;
   offY = 0;
   /** Where the world and the HUD's panels go (layout.ts), as of the last draw. */
-  layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null };
+  layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null, arena: { left: 0, top: 0, width: 0, height: 0 } };
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
