@@ -248,6 +248,29 @@ test("an invite link (/#CODE) asks for a name first; its Join button then joins 
   await a.waitForFunction(() => document.getElementById("scoreboard").textContent.includes("carol"), null, { timeout: 5000 });
 });
 
+test("M mutes (not while typing in chat); the sound button says so; a reload remembers it", async () => {
+  const found = pages.find(([n]) => n === "b");
+  if (found === undefined) throw new Skip("needs page B in a lobby");
+  const b = found[1];
+  const state = () =>
+    b.evaluate(() => ({
+      muted: document.getElementById("toggle-sound").classList.contains("muted"),
+      stored: localStorage.getItem("tickrelay.muted"),
+    }));
+  assert(!(await state()).muted, "sound starts muted");
+  // Typing an "m" in the chat is a letter, not the mute key.
+  await b.keyboard.press("Enter");
+  await b.keyboard.type("mmm");
+  assert(!(await state()).muted, "an m typed in the chat muted the game");
+  await b.keyboard.press("Escape");
+  await b.keyboard.press("m");
+  const after = await state();
+  assert(after.muted && after.stored === "1", `after M: ${JSON.stringify(after)}`);
+  await b.reload();
+  await b.waitForSelector("#conn-status.online", { state: "attached", timeout: 10000 });
+  assert((await state()).muted, "the reload forgot the mute");
+});
+
 test("a bad invite link is cleared from the address bar and explained", async ({ url }) => {
   // Not a code at all: cleared at once.
   const d = await newPage(browser, `${url}/#abc`, { track: (p) => pages.push(["d", p]) });

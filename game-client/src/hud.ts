@@ -9,6 +9,8 @@ export interface HudActions {
   chat(text: string): void;
   leave(): void;
   restart(): void;
+  /** The sound button or the M key. */
+  toggleSound(): void;
 }
 
 export interface ScoreRow {
@@ -52,6 +54,7 @@ export class Hud {
   private readonly copy = $<HTMLButtonElement>("copy-code");
   private readonly role = $<HTMLElement>("hud-role");
   private readonly restart = $<HTMLButtonElement>("restart-round");
+  private readonly sound = $<HTMLButtonElement>("toggle-sound");
   private readonly killfeed = $<HTMLOListElement>("killfeed");
   private readonly scoreBody = $<HTMLElement>("scoreboard").querySelector("tbody")!;
   private readonly chatBox = $<HTMLElement>("chat");
@@ -65,6 +68,7 @@ export class Hud {
   readonly topbar = new TopBar();
   /** The panels that can end up over the arena, faded while a player is under them. */
   private readonly panels: HTMLElement[];
+  private readonly actions: HudActions;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
   private scoreKey = "";
   private centerKey = "";
@@ -74,6 +78,11 @@ export class Hud {
     this.copy.addEventListener("click", () => void this.copyCode());
     this.restart.addEventListener("click", () => actions.restart());
     $("leave").addEventListener("click", () => actions.leave());
+    this.sound.addEventListener("click", (e) => {
+      actions.toggleSound();
+      (e.currentTarget as HTMLElement).blur(); // so Space (fire) does not press it again
+    });
+    this.actions = actions;
     $("toggle-debug").addEventListener("click", (e) => {
       this.toggleDebug();
       (e.currentTarget as HTMLElement).blur();
@@ -307,6 +316,15 @@ export class Hud {
     this.scoreBody.replaceChildren(...trs);
   }
 
+  /** The sound button shows whether sound is on. */
+  setMuted(muted: boolean): void {
+    this.sound.classList.toggle("muted", muted);
+    this.sound.setAttribute("aria-pressed", String(muted));
+    this.sound.setAttribute("aria-label", muted ? "Unmute sounds (M)" : "Mute sounds (M)");
+    this.sound.title = muted ? "Sound is off: unmute (M)" : "Mute sounds (M)";
+    this.sound.querySelector(".label")!.textContent = muted ? "Sound off" : "Sound on";
+  }
+
   get debugVisible(): boolean {
     return !this.debug.hidden;
   }
@@ -369,6 +387,10 @@ export class Hud {
     if (e.key === "Enter" && !(document.activeElement instanceof HTMLInputElement)) {
       e.preventDefault();
       this.chatInput.focus();
+      return;
+    }
+    if (e.code === "KeyM" && !e.repeat && !e.ctrlKey && !e.metaKey && !e.altKey && !(document.activeElement instanceof HTMLInputElement)) {
+      this.actions.toggleSound();
     }
   }
 }

@@ -1,5 +1,6 @@
 // Wiring: connection, lobby screen, game session, input, rendering and HUD, driven by requestAnimationFrame.
 
+import { countdownCue, eventCues, killCue, roundCue } from "./cues";
 import { Effects } from "./effects";
 import { EVENT_ROUND_START, F, KIND_PLAYER, PILLARS, posFromQ } from "./games";
 import { Hud, type Spot } from "./hud";
@@ -12,6 +13,7 @@ import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "
 import { goalText, nextRoundIn, readRound, timeLeft, type RoundState } from "./round";
 import { RoundHud } from "./round-ui";
 import { GameSession } from "./session";
+import { Sound } from "./sound";
 import { badInviteText, errorText, lobbyEventText, unknownInviteText } from "./text";
 
 const LOBBY_POLL_MS = 2000;
@@ -30,6 +32,12 @@ class App {
   private readonly controls: Controls;
   private readonly effects = new Effects();
   private readonly roundHud = new RoundHud();
+  private readonly sound = new Sound();
+  /** True while the session builds our input: a muzzle flash then is our own shot (others' come from snapshots). */
+  private makingInput = false;
+  /** The round's phase and countdown as of the last frame, to hear them change. */
+  private roundWas: boolean | null = null;
+  private countdownWas: number | null = null;
   private session: GameSession | null = null;
   /** Input sequence numbers only ever grow, across lobbies and reconnects. */
   private seq = 0;
@@ -68,7 +76,12 @@ class App {
       chat: (text) => this.net.send({ type: "chat", text }),
       leave: () => this.leave(),
       restart: () => this.net.send({ type: "restartRound" }),
+      toggleSound: () => {
+        this.sound.setMuted(!this.sound.muted);
+        this.hud.setMuted(this.sound.muted);
+      },
     });
+    this.hud.setMuted(this.sound.muted);
     this.controls = new Controls(canvas, () => this.session !== null && !this.session.spectating && !this.hud.typing);
 
     // An invite link (…/#K7QM2X) shows the lobby screen with a "Join K7QM2X" button: the invitee
@@ -279,15 +292,23 @@ class App {
     this.lobby.setInvite(null);
     const resumed = this.session !== null && this.session.lobbyId === j.lobby;
     this.session = new GameSession(j, seconds(), {
-      effect: (kind, x, y, colour, angle) => this.effects.add(kind, x, y, colour, seconds(), angle),
+      effect: (kind, x, y, colour, angle) => {
+        this.effects.add(kind, x, y, colour, seconds(), angle);
+        if (kind === "muzzle" && this.makingInput) this.sound.play("shot");
+      },
       kill: (killer, victim) => this.onKill(killer, victim),
-      hurt: () => (this.shakeAt = seconds()),
+      hurt: () => {
+        this.shakeAt = seconds();
+        this.sound.play("hitTaken");
+      },
       resyncNeeded: () => this.net.resync(),
     });
     this.net.resumeSeat = j.you !== null;
     this.controls.release();
     if (!resumed) {
       this.effects.clear();
+      this.roundWas = null; // a new lobby's round state is news, not a change to hear
+      this.countdownWas = null;
       this.hud.enter(j.name, j.code);
       this.hud.system(j.you === null ? `Spectating ${j.name}` : `You joined ${j.name}. Share the code ${j.code} to invite friends.`);
       if (j.game === "walkers") {
@@ -308,6 +329,8 @@ class App {
     this.net.resumeSeat = false;
     this.controls.release();
     this.roundHud.update(null);
+    this.roundWas = null;
+    this.countdownWas = null;
     this.hud.hide();
     this.lobby.show();
     this.lobby.showError(reason);
@@ -316,7 +339,8 @@ class App {
   }
 
   /** Game events as they arrive (the session shows their effects on its own clock). */
-  private onEvents(_s: GameSession, events: GameEvent[]): void {
+  private onEvents(s: GameSession, events: GameEvent[]): void {
+    for (const cue of eventCues(events, s.you)) this.sound.play(cue);
     for (const ev of events) {
       // A new round: the kill feed's lines are about the last one.
       if (ev.kind === EVENT_ROUND_START) this.hud.clearKillfeed();
@@ -327,6 +351,8 @@ class App {
     const s = this.session;
     if (s === null) return;
     this.hud.kill(s.nameOf(killer), s.colourOf(killer), s.nameOf(victim), s.colourOf(victim), killer === s.you || victim === s.you);
+    const cue = killCue(killer, victim, s.you);
+    if (cue !== null) this.sound.play(cue);
   }
 
   // ------------------------------------------------------------------------------ the frame
@@ -348,7 +374,9 @@ class App {
         // prediction does not walk off and snap back, and no shot is flashed or heard.
         const frozen = round !== null && round.over;
         const { dx, dy } = frozen ? { dx: 0, dy: 0 } : this.controls.direction();
+        this.makingInput = true;
         const input = s.makeInput(++this.seq, dx, dy, !frozen && this.controls.firing(), this.aimPoint());
+        this.makingInput = false;
         this.net.send({ type: "input", ...input });
       }
       s.predictor.decay(dt);
@@ -390,6 +418,7 @@ class App {
     const scores = s.scores();
     this.hud.scores(scores);
     const tick = s.clock.serverNow(now) * s.tickRate;
+    const countdown = nextRoundIn(round, tick, s.tickRate);
     this.roundHud.update(
       round === null
         ? null
@@ -400,9 +429,14 @@ class App {
             winner:
               round.winner === null ? null : { name: s.nameOf(round.winner), colour: s.colourOf(round.winner), me: round.winner === s.you },
             rows: round.over ? scores : [],
-            nextIn: nextRoundIn(round, tick, s.tickRate),
+            nextIn: countdown,
           },
     );
+    // The round's sounds: the fanfare as it ends, 3-2-1 beeps, the start tone.
+    const cue = roundCue(this.roundWas, round?.over ?? null) ?? countdownCue(this.countdownWas, countdown);
+    if (cue !== null) this.sound.play(cue);
+    this.roundWas = round?.over ?? null;
+    this.countdownWas = countdown;
     const wait = round !== null && round.over ? null : s.respawnIn(now); // the winner screen says it all
     if (wait !== null) {
       const n = Math.ceil(wait);
