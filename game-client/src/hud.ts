@@ -1,6 +1,6 @@
 // The in-game HUD (DOM over the canvas): lobby bar with code, kill feed, scoreboard, chat, banners, debug overlay.
 
-import type { Layout } from "./layout";
+import { STICK_ZONE, type Layout } from "./layout";
 import { rgba, tint, type Rgb } from "./palette";
 import { MAX_CHAT_LEN, clampUtf8 } from "./protocol";
 import { TopBar } from "./topbar";
@@ -145,11 +145,15 @@ export class Hud {
   setLayout(l: Layout): void {
     const c = l.side;
     const a = l.arena;
-    const key = `${c === null ? "over" : `${c.left}|${c.top}|${c.width}|${c.height}`}|${a.left}|${a.top}|${a.width}|${a.height}`;
+    const key = `${l.mode}|${l.sticks !== null}|${c === null ? "" : `${c.left}|${c.top}|${c.width}|${c.height}`}|${a.left}|${a.top}|${a.width}|${a.height}`;
     if (key === this.layoutKey) return;
     this.layoutKey = key;
+    // "below" (touch, portrait) stacks the same column under the arena: the side styles serve both.
     this.hudEl.classList.toggle("side", c !== null);
+    this.hudEl.classList.toggle("below", l.mode === "below");
     const st = this.hudEl.style;
+    // Over the arena with touch sticks, the bottom panels keep above the sticks' zones.
+    st.setProperty("--stick-clear", l.sticks !== null && c === null ? `${STICK_ZONE}px` : "0px");
     // The arena's box, for what is centred on it (the winner screen).
     st.setProperty("--arena-left", `${Math.round(a.left)}px`);
     st.setProperty("--arena-top", `${Math.round(a.top)}px`);
@@ -314,6 +318,11 @@ export class Hud {
       trs.push(tr);
     }
     this.scoreBody.replaceChildren(...trs);
+  }
+
+  /** On a touch device: the chat box says "tap", not "press Enter". */
+  touchMode(): void {
+    this.chatInput.placeholder = "Tap to chat";
   }
 
   /** The sound button shows whether sound is on. */

@@ -14,6 +14,7 @@ import { goalText, nextRoundIn, readRound, timeLeft, type RoundState } from "./r
 import { RoundHud } from "./round-ui";
 import { GameSession } from "./session";
 import { Sound } from "./sound";
+import { TouchSticks } from "./touch";
 import { badInviteText, errorText, lobbyEventText, unknownInviteText } from "./text";
 
 const LOBBY_POLL_MS = 2000;
@@ -30,6 +31,7 @@ class App {
   private readonly hud: Hud;
   private readonly renderer: Renderer;
   private readonly controls: Controls;
+  private readonly sticks: TouchSticks;
   private readonly effects = new Effects();
   private readonly roundHud = new RoundHud();
   private readonly sound = new Sound();
@@ -83,6 +85,7 @@ class App {
     });
     this.hud.setMuted(this.sound.muted);
     this.controls = new Controls(canvas, () => this.session !== null && !this.session.spectating && !this.hud.typing);
+    this.sticks = new TouchSticks(this.controls, () => this.hud.touchMode());
 
     // An invite link (…/#K7QM2X) shows the lobby screen with a "Join K7QM2X" button: the invitee
     // chooses a name first. A fragment that is no lobby code is cleared and explained.
@@ -161,6 +164,7 @@ class App {
   /** Stop walking and firing when the page loses focus: the server keeps applying our last input. */
   private stopMoving(): void {
     this.controls.release();
+    this.sticks.release();
     const s = this.session;
     if (s === null || s.spectating || !this.net.online) return;
     this.net.send({ type: "input", ...s.makeInput(++this.seq, 0, 0, false, this.aimPoint()) });
@@ -328,6 +332,7 @@ class App {
     this.session = null;
     this.net.resumeSeat = false;
     this.controls.release();
+    this.sticks.place(null, false);
     this.roundHud.update(null);
     this.roundWas = null;
     this.countdownWas = null;
@@ -358,6 +363,14 @@ class App {
   // ------------------------------------------------------------------------------ the frame
 
   private aimPoint(): { x: number; y: number } {
+    const a = this.controls.touchAim;
+    const s = this.session;
+    if (a !== null && s !== null) {
+      // The aim stick gives a direction: a point far along it from us (far, so that where we are
+      // drawn this frame, a little off the predicted position, hardly changes the angle).
+      const p = s.predictor.pos;
+      return { x: p.x + Math.cos(a) * 10000, y: p.y + Math.sin(a) * 10000 };
+    }
     return this.renderer.toWorld(this.controls.mouseX, this.controls.mouseY);
   }
 
@@ -382,6 +395,8 @@ class App {
       s.predictor.decay(dt);
       const { players, projectiles } = s.view(now, s.spectating ? null : this.aimPoint());
       const me = players.find((p) => p.me);
+      // Room for the sticks only where they show: a touch device, playing (not watching).
+      this.renderer.touch = this.sticks.enabled && !s.spectating;
       const scene: Scene = {
         worldW: s.gi.rules.worldW,
         worldH: s.gi.rules.worldH,
@@ -392,10 +407,11 @@ class App {
         effects: this.effects.active(now),
         shake: Math.max(0, 1 - (now - this.shakeAt) / 0.25),
         now,
-        reticle: me !== undefined && this.controls.mouseSeen ? { x: this.controls.mouseX, y: this.controls.mouseY, colour: me.colour } : null,
+        reticle: me !== undefined && this.controls.mouseSeen && this.controls.touchAim === null ? { x: this.controls.mouseX, y: this.controls.mouseY, colour: me.colour } : null,
       };
       this.renderer.draw(scene);
       this.hud.setLayout(this.renderer.layout);
+      this.sticks.place(this.renderer.layout.sticks, !s.spectating && this.net.online);
       this.hud.reveal(this.spots(players, scene.radius, s.gi.maxHp > 0));
       this.updateHud(s, now, round);
     }

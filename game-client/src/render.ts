@@ -57,7 +57,9 @@ export class Renderer {
   offX = 0;
   offY = 0;
   /** Where the world and the HUD's panels go (layout.ts), as of the last draw. */
-  layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null, arena: { left: 0, top: 0, width: 0, height: 0 } };
+  layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null, arena: { left: 0, top: 0, width: 0, height: 0 }, sticks: null };
+  /** Leave room for the touch sticks (layout.ts). */
+  touch = false;
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
@@ -82,7 +84,7 @@ export class Renderer {
 
   /** Scales the world to fit the window, keeping its aspect ratio, in the space the HUD's panels leave. */
   fit(worldW: number, worldH: number): void {
-    this.layout = layout(this.cssW, this.cssH, worldW, worldH);
+    this.layout = layout(this.cssW, this.cssH, worldW, worldH, this.touch);
     this.scale = this.layout.scale;
     this.offX = this.layout.offX;
     this.offY = this.layout.offY;
