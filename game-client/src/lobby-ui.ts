@@ -170,6 +170,13 @@ export class LobbyScreen {
     const tr = document.createElement("tr");
     const name = cell(tr, l.name);
     name.title = `code ${l.code}`;
+    if (l.game === "walkers") {
+      // Phones hide the Game column (style.css): the benchmark still says what it is.
+      const mark = document.createElement("span");
+      mark.className = "game-tag bench narrow-only";
+      mark.textContent = "benchmark";
+      name.append(" ", mark);
+    }
     const game = cell(tr, "");
     const tag = document.createElement("span");
     tag.className = l.game === "walkers" ? "game-tag bench" : "game-tag";
