@@ -107,9 +107,12 @@ export async function launchChromium(executablePath) {
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 20000 });
 }
 
-/** A page in a fresh browser context (its own storage, so its own saved name), with its errors and console recorded. */
-export async function newPage(browser, url, { width = 1024, height = 700, track } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
+/**
+ * A page in a fresh browser context (its own storage, so its own saved name), with its errors and
+ * console recorded. `touch`: a phone's touch screen (touch events, a coarse pointer).
+ */
+export async function newPage(browser, url, { width = 1024, height = 700, track, touch = false } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, ...(touch ? { hasTouch: true, isMobile: true } : {}) });
   const page = await context.newPage();
   page.errors = [];
   page.console = [];
