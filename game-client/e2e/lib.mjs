@@ -107,9 +107,12 @@ export async function launchChromium(executablePath) {
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 20000 });
 }
 
-/** A page in a fresh browser context (its own storage, so its own saved name), with its errors and console recorded. */
-export async function newPage(browser, url, { width = 1024, height = 700, track } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
+/**
+ * A page in a fresh browser context (its own storage, so its own saved name), with its errors and
+ * console recorded. `touch`: a phone's touch screen (touch events, a coarse pointer).
+ */
+export async function newPage(browser, url, { width = 1024, height = 700, track, touch = false } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, ...(touch ? { hasTouch: true, isMobile: true } : {}) });
   const page = await context.newPage();
   page.errors = [];
   page.console = [];
@@ -126,14 +129,20 @@ export async function setName(page, name) {
   await page.fill("#name-input", name);
 }
 
-/** Creates a lobby from the lobby screen's create form and resolves with its code once in it. */
-export async function createLobby(page, { name, game = "arena", maxPlayers = 8, isPrivate = false }) {
+/**
+ * Creates a lobby from the lobby screen's create form and resolves with its code once in it.
+ * `killGoal` and `roundSeconds` (one of the form's lengths: 0, 60, 120, 180, 300, 600, 900, 1200)
+ * are the arena's round settings; left out, the form's defaults (10, 300) go.
+ */
+export async function createLobby(page, { name, game = "arena", maxPlayers = 8, isPrivate = false, killGoal, roundSeconds }) {
   const open = await page.$eval("#create-panel", (d) => d.open);
   if (!open) await page.click("#create-panel > summary");
   await page.fill("#create-name", name);
   await page.selectOption("#create-game", game);
   await page.fill("#create-max", String(maxPlayers));
   await page.setChecked("#create-private", isPrivate);
+  if (killGoal !== undefined) await page.fill("#create-goal", String(killGoal));
+  if (roundSeconds !== undefined) await page.selectOption("#create-length", String(roundSeconds));
   await page.click("#create-btn");
   return inGame(page);
 }

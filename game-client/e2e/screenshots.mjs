@@ -1,6 +1,8 @@
 // Takes the README's screenshots with headless Chromium against the real server (not part of the tests):
-//   docs/screenshots/lobby.png  the lobby screen with a few public lobbies listed
-//   docs/screenshots/game.png   an arena match in progress: three players moving and firing
+//   docs/screenshots/lobby.png   the lobby screen with a few public lobbies listed
+//   docs/screenshots/game.png    an arena match in progress: three players moving and firing
+//   docs/screenshots/phone.png   the same match on a 390x844 touch phone, both sticks held
+//   docs/screenshots/winner.png  a round's winner screen (a lobby whose kill goal is 1)
 //
 //   npm run build && cargo build --bin tickrelay && node e2e/screenshots.mjs
 
@@ -22,6 +24,7 @@ import {
 
 const OUT = join(REPO, "docs", "screenshots");
 const VIEWPORT = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844, touch: true };
 
 const chromiumPath = findChromium();
 if (chromiumPath === null) {
@@ -96,8 +99,57 @@ try {
     if (attempt === 10) throw new Error("no clean moment for the game screenshot");
   }
   console.log(`wrote ${join(OUT, "game.png")}`);
+
+  // A phone joins the match; its thumbs push the move stick up-right and the aim stick far left (firing).
+  const phone = await newPage(browser, url, PHONE);
+  await setName(phone, "wren");
+  await joinByCode(phone, code);
+  await phone.waitForFunction(() => !document.getElementById("sticks").hidden && window.__tickrelay.players().length >= 4, null, { timeout: 5000 });
+  const cdp = await phone.context().newCDPSession(phone);
+  const centre = (id) =>
+    phone.evaluate((id) => {
+      const r = document.getElementById(id).getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    }, id);
+  const m = await centre("stick-move");
+  const f = await centre("stick-aim");
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x: m.x, y: m.y, id: 1 }, { x: f.x, y: f.y, id: 2 }] });
+  await cdp.send("Input.dispatchTouchEvent", {
+    type: "touchMove",
+    touchPoints: [{ x: m.x + 30, y: m.y - 30, id: 1 }, { x: f.x - 48, y: f.y - 14, id: 2 }],
+  });
+  await phone.waitForTimeout(700); // long enough to walk a little and fire a shot or two
+  await phone.screenshot({ path: join(OUT, "phone.png") });
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  console.log(`wrote ${join(OUT, "phone.png")}`);
   fighting = false;
   await Promise.all(loops);
+
+  // A showdown lobby whose first elimination wins the round: one player hunts, two stand; the
+  // winner screen, as a player who did not win sees it.
+  const hunter = await newPage(browser, url, VIEWPORT);
+  await setName(hunter, "nova");
+  const showdown = await createLobby(hunter, { name: "Showdown", killGoal: 1, maxPlayers: 4 });
+  const prey = await newPage(browser, url, VIEWPORT);
+  await setName(prey, "kestrel");
+  await joinByCode(prey, showdown);
+  const witness = await newPage(browser, url, VIEWPORT);
+  await setName(witness, "ember");
+  await joinByCode(witness, showdown);
+  await witness.waitForFunction(() => window.__tickrelay.players().length >= 3, null, { timeout: 5000 });
+  let hunting = true;
+  const hunt = fight(hunter, 0, () => hunting);
+  try {
+    await witness.waitForFunction(() => !document.getElementById("winner").hidden, null, { timeout: 60000, polling: 50 });
+  } catch {
+    throw new Error("no winner screen within 60 s: does this server run rounds (a round entity of kind 2, CreateLobby's kill goal)?");
+  }
+  hunting = false;
+  await hunt;
+  await witness.mouse.move(0, 0);
+  await witness.waitForTimeout(400); // past the card's pop-in
+  await witness.screenshot({ path: join(OUT, "winner.png") });
+  console.log(`wrote ${join(OUT, "winner.png")}`);
 } finally {
   await browser.close().catch(() => {});
   await stopServer(server.proc);
@@ -118,15 +170,9 @@ async function fight(page, n, go) {
     const s = await page.evaluate(() => {
       const h = window.__tickrelay;
       const r = document.getElementById("canvas").getBoundingClientRect();
-      // The renderer's fit (render.ts): the 1600 x 1000 world, margins 16 and 56 at the top.
-      const scale = Math.min((r.width - 32) / 1600, (r.height - 16 - 56) / 1000);
-      return {
-        you: h.you(),
-        players: h.players(),
-        scale,
-        offX: r.left + (r.width - 1600 * scale) / 2,
-        offY: r.top + 56 + (r.height - 16 - 56 - 1000 * scale) / 2,
-      };
+      // Where the renderer draws the world (screen = world * scale + offset), whatever the layout.
+      const v = h.view();
+      return { you: h.you(), players: h.players(), scale: v.scale, offX: r.left + v.offX, offY: r.top + v.offY };
     });
     const self = s.players.find((p) => p.id === s.you);
     const others = s.players.filter((p) => p.id !== s.you && p.alive);

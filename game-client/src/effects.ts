@@ -1,5 +1,7 @@
 // Short-lived visual effects (muzzle flashes, hit sparks, death bursts, respawn rings): their state and lifetime. Pure.
 
+import type { Rgb } from "./palette";
+
 /** `fizzle`: a shot reached the end of its range; `spark`: a shot met a wall or pillar. */
 export type EffectKind = "muzzle" | "hit" | "death" | "respawn" | "fizzle" | "spark";
 
@@ -9,7 +11,7 @@ export interface Effect {
   y: number;
   /** Direction (radians) for muzzle flashes. */
   angle: number;
-  hue: number;
+  colour: Rgb;
   /** Local time (s) it started, and how long it lasts. */
   born: number;
   life: number;
@@ -31,8 +33,8 @@ export class Effects {
   private list: Effect[] = [];
   private seed = 1;
 
-  add(kind: EffectKind, x: number, y: number, hue: number, now: number, angle = 0): void {
-    this.list.push({ kind, x, y, angle, hue, born: now, life: LIFE[kind], seed: this.seed++ });
+  add(kind: EffectKind, x: number, y: number, colour: Rgb, now: number, angle = 0): void {
+    this.list.push({ kind, x, y, angle, colour, born: now, life: LIFE[kind], seed: this.seed++ });
     if (this.list.length > MAX_EFFECTS) this.list.shift();
   }
 

@@ -20,19 +20,27 @@ export const F = {
   /** Players: the tick they respawn at (0 while alive). Projectiles: the shooter's id. */
   RESPAWN_OR_OWNER: 7,
   KIND: 8,
-  /** Players: their seat (lowest free at join). Projectiles: their shooter's seat. */
+  /**
+   * Players: their seat, 0..max_players-1 (the lowest free one at join, kept while they stay).
+   * Projectiles: their owner's seat. Older servers send 9 fields and no seat (`Joined.field_count`).
+   */
   SEAT: 9,
 } as const;
 export const ARENA_FIELD_COUNT = 10;
 
 export const KIND_PLAYER = 0;
 export const KIND_PROJECTILE = 1;
-/** The round (one entity, id 1): its phase, goal, clock and winner (PROTOCOL.md 9.2). */
+/**
+ * The one round entity: HP = phase (ROUND_LIVE / ROUND_OVER), KILLS = kill goal (0: none),
+ * DEATHS = the tick the round's clock runs out (0: no clock), RESPAWN_OR_OWNER = while over, the
+ * tick the next round starts, ACK = while over, the winner's id (0: a draw). round.ts reads it.
+ */
 export const KIND_ROUND = 2;
 
 export const EVENT_HIT = 1;
 export const EVENT_KILL = 2;
 export const EVENT_RESPAWN = 3;
+/** a = the winner's id (0: none), b = the tick the next round starts. */
 export const EVENT_ROUND_OVER = 4;
 export const EVENT_ROUND_START = 5;
 
@@ -110,11 +118,6 @@ export function walkersInfo(tickRate: number): GameInfo {
 
 export function gameInfo(game: string, tickRate: number): GameInfo {
   return game === "walkers" ? walkersInfo(tickRate) : arenaInfo(tickRate);
-}
-
-/** A player's colour, distinct per id: golden-angle hues. */
-export function playerHue(id: number): number {
-  return (id * 137.508 + 200) % 360;
 }
 
 /** A projectile's hit radius around a player (arena.rs: player_radius + 4). */

@@ -1,18 +1,22 @@
 // The in-game HUD (DOM over the canvas): lobby bar with code, kill feed, scoreboard, chat, banners, debug overlay.
 
-import type { Layout } from "./layout";
+import { STICK_ZONE, type Layout } from "./layout";
+import { rgba, tint, type Rgb } from "./palette";
 import { MAX_CHAT_LEN, clampUtf8 } from "./protocol";
+import { TopBar } from "./topbar";
 
 export interface HudActions {
   chat(text: string): void;
   leave(): void;
   restart(): void;
+  /** The sound button or the M key. */
+  toggleSound(): void;
 }
 
 export interface ScoreRow {
   id: number;
   name: string;
-  hue: number;
+  colour: Rgb;
   kills: number;
   deaths: number;
   me: boolean;
@@ -50,6 +54,7 @@ export class Hud {
   private readonly copy = $<HTMLButtonElement>("copy-code");
   private readonly role = $<HTMLElement>("hud-role");
   private readonly restart = $<HTMLButtonElement>("restart-round");
+  private readonly sound = $<HTMLButtonElement>("toggle-sound");
   private readonly killfeed = $<HTMLOListElement>("killfeed");
   private readonly scoreBody = $<HTMLElement>("scoreboard").querySelector("tbody")!;
   private readonly chatBox = $<HTMLElement>("chat");
@@ -60,8 +65,10 @@ export class Hud {
   private readonly debug = $<HTMLElement>("debug");
   private readonly toastEl = $<HTMLElement>("toast");
   private readonly hudEl = $<HTMLElement>("hud");
+  readonly topbar = new TopBar();
   /** The panels that can end up over the arena, faded while a player is under them. */
   private readonly panels: HTMLElement[];
+  private readonly actions: HudActions;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
   private scoreKey = "";
   private centerKey = "";
@@ -71,6 +78,11 @@ export class Hud {
     this.copy.addEventListener("click", () => void this.copyCode());
     this.restart.addEventListener("click", () => actions.restart());
     $("leave").addEventListener("click", () => actions.leave());
+    this.sound.addEventListener("click", (e) => {
+      actions.toggleSound();
+      (e.currentTarget as HTMLElement).blur(); // so Space (fire) does not press it again
+    });
+    this.actions = actions;
     $("toggle-debug").addEventListener("click", (e) => {
       this.toggleDebug();
       (e.currentTarget as HTMLElement).blur();
@@ -132,11 +144,21 @@ export class Hud {
    */
   setLayout(l: Layout): void {
     const c = l.side;
-    const key = c === null ? "over" : `${c.left}|${c.top}|${c.width}|${c.height}`;
+    const a = l.arena;
+    const key = `${l.mode}|${l.sticks !== null}|${c === null ? "" : `${c.left}|${c.top}|${c.width}|${c.height}`}|${a.left}|${a.top}|${a.width}|${a.height}`;
     if (key === this.layoutKey) return;
     this.layoutKey = key;
+    // "below" (touch, portrait) stacks the same column under the arena: the side styles serve both.
     this.hudEl.classList.toggle("side", c !== null);
+    this.hudEl.classList.toggle("below", l.mode === "below");
     const st = this.hudEl.style;
+    // Over the arena with touch sticks, the bottom panels keep above the sticks' zones.
+    st.setProperty("--stick-clear", l.sticks !== null && c === null ? `${STICK_ZONE}px` : "0px");
+    // The arena's box, for what is centred on it (the winner screen).
+    st.setProperty("--arena-left", `${Math.round(a.left)}px`);
+    st.setProperty("--arena-top", `${Math.round(a.top)}px`);
+    st.setProperty("--arena-width", `${Math.round(a.width)}px`);
+    st.setProperty("--arena-height", `${Math.round(a.height)}px`);
     if (c === null) {
       for (const v of ["--side-left", "--side-top", "--side-width", "--side-height"]) st.removeProperty(v);
       return;
@@ -156,9 +178,8 @@ export class Hud {
     for (const el of this.panels) {
       let mine = false;
       let other = false;
-      // In the side layout only the debug overlay is over the arena; the column is beside it.
-      const over = !side || el === this.debug;
-      if (over && !el.hidden && !(el === this.chatBox && this.typing)) {
+      // In the side layout every panel (the debug overlay too) is in the column beside the arena.
+      if (!side && !el.hidden && !(el === this.chatBox && this.typing)) {
         const r = el.getBoundingClientRect();
         if (r.width > 0 && r.height > 0) {
           for (const s of spots) {
@@ -210,13 +231,13 @@ export class Hud {
     }
   }
 
-  kill(killer: string, killerHue: number, victim: string, victimHue: number, involvesMe: boolean): void {
+  kill(killer: string, killerColour: Rgb, victim: string, victimColour: Rgb, involvesMe: boolean): void {
     const li = document.createElement("li");
     if (involvesMe) li.className = "me";
     li.append(
-      coloured(killer, killerHue),
+      coloured(killer, killerColour),
       Object.assign(document.createElement("span"), { className: "verb", textContent: "eliminated" }),
-      coloured(victim, victimHue),
+      coloured(victim, victimColour),
     );
     this.killfeed.prepend(li);
     while (this.killfeed.children.length > KILLFEED_MAX) this.killfeed.lastElementChild!.remove();
@@ -228,12 +249,12 @@ export class Hud {
     this.killfeed.replaceChildren();
   }
 
-  chat(name: string, hue: number | null, text: string): void {
+  chat(name: string, colour: Rgb | null, text: string): void {
     const li = document.createElement("li");
     const who = document.createElement("span");
     who.className = "who";
     who.textContent = `${name}:`;
-    if (hue !== null) who.style.color = `hsl(${hue}, 80%, 72%)`;
+    if (colour !== null) who.style.color = rgba(tint(colour, 0.2));
     li.append(who, document.createTextNode(text));
     this.appendChat(li);
   }
@@ -255,7 +276,7 @@ export class Hud {
     }
     const more = all.length - rows.length;
     const key =
-      rows.map((r) => `${r.id}:${r.name}:${r.kills}:${r.deaths}:${r.me}:${r.away}:${r.host}`).join(",") + `+${more}`;
+      rows.map((r) => `${r.id}:${r.name}:${r.colour.join(".")}:${r.kills}:${r.deaths}:${r.me}:${r.away}:${r.host}`).join(",") + `+${more}`;
     if (key === this.scoreKey) return;
     this.scoreKey = key;
     const trs = rows.map((r) => {
@@ -268,14 +289,18 @@ export class Hud {
       cell.append(name);
       const dot = document.createElement("span");
       dot.className = "swatch";
-      dot.style.background = `hsl(${r.hue}, 75%, 60%)`;
+      dot.style.background = rgba(r.colour);
       const label = document.createElement("span");
       label.className = r.away ? "player away" : "player";
       label.textContent = r.name;
       if (r.away) label.title = "away (reconnecting)";
-      name.append(dot, label);
-      if (r.host) name.append(tag("host", "host", "hosts this lobby"));
-      if (r.me) name.append(tag("you", "you", "you"));
+      // The name and its tags wrap as a group (tags to the next line first): a name is never cut.
+      const words = document.createElement("span");
+      words.className = "words";
+      words.append(label);
+      if (r.host) words.append(tag("host", "host", "hosts this lobby"));
+      if (r.me) words.append(tag("you", "you", "you"));
+      name.append(dot, words);
       const k = tr.insertCell();
       k.className = "num";
       k.textContent = String(r.kills);
@@ -293,6 +318,20 @@ export class Hud {
       trs.push(tr);
     }
     this.scoreBody.replaceChildren(...trs);
+  }
+
+  /** On a touch device: the chat box says "tap", not "press Enter". */
+  touchMode(): void {
+    this.chatInput.placeholder = "Tap to chat";
+  }
+
+  /** The sound button shows whether sound is on. */
+  setMuted(muted: boolean): void {
+    this.sound.classList.toggle("muted", muted);
+    this.sound.setAttribute("aria-pressed", String(muted));
+    this.sound.setAttribute("aria-label", muted ? "Unmute sounds (M)" : "Mute sounds (M)");
+    this.sound.title = muted ? "Sound is off: unmute (M)" : "Mute sounds (M)";
+    this.sound.querySelector(".label")!.textContent = muted ? "Sound off" : "Sound on";
   }
 
   get debugVisible(): boolean {
@@ -357,6 +396,10 @@ export class Hud {
     if (e.key === "Enter" && !(document.activeElement instanceof HTMLInputElement)) {
       e.preventDefault();
       this.chatInput.focus();
+      return;
+    }
+    if (e.code === "KeyM" && !e.repeat && !e.ctrlKey && !e.metaKey && !e.altKey && !(document.activeElement instanceof HTMLInputElement)) {
+      this.actions.toggleSound();
     }
   }
 }
@@ -369,9 +412,9 @@ function tag(kind: string, text: string, title: string): HTMLSpanElement {
   return s;
 }
 
-function coloured(text: string, hue: number): HTMLSpanElement {
+function coloured(text: string, colour: Rgb): HTMLSpanElement {
   const s = document.createElement("span");
   s.textContent = text;
-  s.style.color = `hsl(${hue}, 80%, 70%)`;
+  s.style.color = rgba(tint(colour, 0.15));
   return s;
 }

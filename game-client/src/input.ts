@@ -1,4 +1,4 @@
-// Keyboard and mouse: which movement keys are held, where the mouse points, whether we are firing.
+// Keyboard, mouse and touch sticks: which way to move, where we aim, whether we are firing.
 
 const UP = new Set(["KeyW", "ArrowUp"]);
 const DOWN = new Set(["KeyS", "ArrowDown"]);
@@ -12,8 +12,16 @@ export class Controls {
   mouseY = 0;
   /** False until the mouse has moved over the canvas (no reticle in a corner before that). */
   mouseSeen = false;
+  /**
+   * The aim stick's last direction (radians, screen axes), while it aims rather than the mouse:
+   * it stays after the thumb lifts, so the player keeps facing where they last aimed.
+   */
+  touchAim: number | null = null;
   private keys = new Set<string>();
   private mouseDown = false;
+  private touchMove = { dx: 0, dy: 0 };
+  private touchFire = false;
+  private lastTouch = -Infinity;
   private readonly listeners: Array<[EventTarget, string, EventListener]> = [];
 
   /**
@@ -29,6 +37,7 @@ export class Controls {
     this.listen(window, "blur", () => this.release());
     this.listen(canvas, "mousemove", (e) => this.move(e as MouseEvent));
     this.listen(canvas, "mousedown", (e) => {
+      if (this.touchEmulated(e as MouseEvent)) return; // a tap on the arena is not a trigger pull
       if ((e as MouseEvent).button === 0) this.mouseDown = true;
       this.move(e as MouseEvent);
     });
@@ -36,26 +45,39 @@ export class Controls {
       if ((e as MouseEvent).button === 0) this.mouseDown = false;
     });
     this.listen(canvas, "contextmenu", (e) => e.preventDefault());
+    this.listen(window, "touchstart", (e) => (this.lastTouch = e.timeStamp));
   }
 
-  /** Movement direction, each -1, 0 or 1 (opposite keys cancel). */
+  /** Movement direction, each -1, 0 or 1 (opposite keys cancel); the move stick when no key is held. */
   direction(): { dx: number; dy: number } {
     if (!this.enabled()) return { dx: 0, dy: 0 };
     const held = (set: Set<string>) => [...set].some((k) => this.keys.has(k));
-    return {
-      dx: (held(RIGHT) ? 1 : 0) - (held(LEFT) ? 1 : 0),
-      dy: (held(DOWN) ? 1 : 0) - (held(UP) ? 1 : 0),
-    };
+    const dx = (held(RIGHT) ? 1 : 0) - (held(LEFT) ? 1 : 0);
+    const dy = (held(DOWN) ? 1 : 0) - (held(UP) ? 1 : 0);
+    return dx !== 0 || dy !== 0 ? { dx, dy } : { ...this.touchMove };
   }
 
   firing(): boolean {
-    return this.enabled() && (this.mouseDown || this.keys.has("Space"));
+    return this.enabled() && (this.mouseDown || this.keys.has("Space") || this.touchFire);
+  }
+
+  /** The move stick, already quantized to the keyboard's directions (stick.ts). */
+  setTouchMove(dx: number, dy: number): void {
+    this.touchMove = { dx, dy };
+  }
+
+  /** The aim stick: a new direction (null: keep the last one) and whether it is pushed far enough to fire. */
+  setTouchAim(angle: number | null, fire: boolean): void {
+    if (angle !== null) this.touchAim = angle;
+    this.touchFire = fire;
   }
 
   /** Forgets every held key and button (the window lost focus, chat opened, ...). */
   release(): void {
     this.keys.clear();
     this.mouseDown = false;
+    this.touchMove = { dx: 0, dy: 0 };
+    this.touchFire = false;
   }
 
   dispose(): void {
@@ -74,10 +96,18 @@ export class Controls {
   }
 
   private move(e: MouseEvent): void {
+    // A tap on the canvas sends mouse events too; a real mouse aims, a finger leaves the stick's aim.
+    if (this.touchEmulated(e)) return;
     const r = this.canvas.getBoundingClientRect();
     this.mouseX = e.clientX - r.left;
     this.mouseY = e.clientY - r.top;
     this.mouseSeen = true;
+    this.touchAim = null; // the mouse aims from now on
+  }
+
+  /** Mouse events a browser makes up after a touch (they carry no pointer type): within 800 ms of the last touch. */
+  private touchEmulated(e: MouseEvent): boolean {
+    return e.timeStamp - this.lastTouch < 800;
   }
 
   private listen(t: EventTarget, type: string, fn: EventListener): void {

@@ -12,6 +12,8 @@ export interface BlendSpec {
   lerpFields: number[];
   angleFields: number[];
   angleSteps: number;
+  /** Whether an entity may be extrapolated past the newest frame (others hold there). */
+  extrapolates?: (row: Int32Array) => boolean;
   /**
    * Keeps an extrapolated entity where the game allows it: `from` is its row in the newest frame,
    * `to` the extrapolated row, to be corrected in place (a shot stopped where it meets a wall, a
@@ -113,7 +115,7 @@ export class InterpBuffer {
     for (const [id, fb] of b.entities) {
       const v = Float64Array.from(fb);
       const fa = a.entities.get(id);
-      if (fa !== undefined && span > 0 && ahead > 0) {
+      if (fa !== undefined && span > 0 && ahead > 0 && (spec.extrapolates?.(fb) ?? true)) {
         for (const f of spec.lerpFields) v[f] = fb[f] + ((fb[f] - fa[f]) / span) * ahead;
         spec.constrain?.(id, fb, v, b.entities);
       }
@@ -136,11 +138,17 @@ export interface ClockOptions {
   intervals: number;
   /** Never more than this far in the past. */
   maxDelay: number;
-  /** How many recent snapshots the clock estimate looks at. */
+  /** How many recent snapshots the interval estimate looks at. */
   window: number;
+  /**
+   * How many recent snapshots the estimate of "now" (and the jitter) looks at. Short, because the
+   * server's time is its tick count: a server that falls behind and skips ticks moves its time
+   * back against ours for good, and "now" must follow within a second, not keep an old minimum.
+   */
+  lagWindow: number;
 }
 
-const CLOCK_DEFAULTS: ClockOptions = { minDelay: 0.1, intervals: 2, maxDelay: 0.5, window: 90 };
+const CLOCK_DEFAULTS: ClockOptions = { minDelay: 0.1, intervals: 2, maxDelay: 0.5, window: 90, lagWindow: 30 };
 
 /**
  * Picks the server time to draw at. It tracks the offset between our clock and the server's tick
@@ -174,7 +182,7 @@ export class InterpClock {
       push(this.intervals, server - this.lastServer, this.opts.window);
     }
     this.lastServer = server;
-    push(this.lags, local - server, this.opts.window);
+    push(this.lags, local - server, this.opts.lagWindow);
   }
 
   /** Seconds between snapshots (median of recent ones; 1/30 s before we know). */

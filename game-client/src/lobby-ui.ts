@@ -1,12 +1,16 @@
 // The lobby screen (DOM): name, live public lobby list, create, join by code, quick play, spectate, errors.
 
-import { CODE_LEN, MAX_LOBBY_NAME_LEN, MAX_NAME_LEN, clampUtf8, type LobbyRef, type LobbySummary } from "./protocol";
+import { CODE_LEN, DEFAULT_KILL_GOAL, MAX_LOBBY_NAME_LEN, MAX_NAME_LEN, clampUtf8, type LobbyRef, type LobbySummary } from "./protocol";
 
 export interface CreateOptions {
   name: string;
   game: string;
   maxPlayers: number;
   public: boolean;
+  /** Arena only: first to this many eliminations wins (0: no goal). */
+  killGoal?: number;
+  /** Arena only: a round's length in seconds (0: no clock). */
+  roundSeconds?: number;
 }
 
 export interface LobbyActions {
@@ -14,6 +18,8 @@ export interface LobbyActions {
   join(lobby: LobbyRef): void;
   spectate(lobby: LobbyRef): void;
   create(opts: CreateOptions): void;
+  /** Forget the invite on screen (the page's address still names it). */
+  dismissInvite(): void;
 }
 
 const NAME_KEY = "tickrelay.name";
@@ -34,7 +40,13 @@ export class LobbyScreen {
   private readonly count = $<HTMLElement>("lobby-count");
   private readonly codeInput = $<HTMLInputElement>("join-code");
   private readonly createName = $<HTMLInputElement>("create-name");
+  private readonly invite = $<HTMLElement>("invite");
+  private readonly inviteJoin = $<HTMLButtonElement>("invite-join");
   private readonly buttons: HTMLButtonElement[];
+  /** The code of the invite on screen, or null. */
+  private inviteCode: string | null = null;
+  private lobbies: LobbySummary[] = [];
+  private connectionError = false;
 
   constructor(private readonly actions: LobbyActions) {
     this.nameInput.value = loadName();
@@ -43,6 +55,18 @@ export class LobbyScreen {
     this.nameInput.addEventListener("input", () => (this.createName.placeholder = `${this.name}'s lobby`));
 
     $("quick-play").addEventListener("click", () => this.act(() => actions.quickPlay()));
+    this.inviteJoin.addEventListener("click", () => this.joinInvite());
+    $("invite-dismiss").addEventListener("click", () => {
+      this.setInvite(null);
+      actions.dismissInvite();
+    });
+    // Enter in the name field, with an invite on screen, is the same as its Join button.
+    this.nameInput.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && this.inviteCode !== null) {
+        e.preventDefault();
+        this.joinInvite();
+      }
+    });
     $("join-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const code = this.code();
@@ -55,16 +79,24 @@ export class LobbyScreen {
     this.codeInput.addEventListener("input", () => {
       this.codeInput.value = this.codeInput.value.toUpperCase().replace(/[^A-Z0-9]/g, "");
     });
+    const game = $<HTMLSelectElement>("create-game");
+    // The round settings are the arena's; walkers has no rounds.
+    const rounds = $<HTMLElement>("create-rounds");
+    game.addEventListener("change", () => (rounds.hidden = game.value !== "arena"));
     $("create-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const max = Number($<HTMLInputElement>("create-max").value);
       const name = this.createName.value.trim() || this.createName.placeholder;
+      const arena = game.value === "arena";
+      const goal = Number($<HTMLInputElement>("create-goal").value);
       this.act(() =>
         actions.create({
           name: clampUtf8(name, MAX_LOBBY_NAME_LEN),
-          game: $<HTMLSelectElement>("create-game").value,
+          game: game.value,
           maxPlayers: Number.isFinite(max) ? Math.max(1, Math.min(64, Math.round(max))) : 8,
           public: !$<HTMLInputElement>("create-private").checked,
+          killGoal: arena ? (Number.isFinite(goal) ? Math.max(0, Math.min(999, Math.round(goal))) : DEFAULT_KILL_GOAL) : undefined,
+          roundSeconds: arena ? Number($<HTMLSelectElement>("create-length").value) : undefined,
         }),
       );
     });
@@ -89,9 +121,20 @@ export class LobbyScreen {
     return !this.root.hidden;
   }
 
-  /** Pre-fills the join-by-code field (from an invite link). */
-  setCode(code: string): void {
-    this.codeInput.value = code.toUpperCase();
+  /**
+   * Shows the invite callout for `code` (from an invite link), or hides it (null). The name field
+   * gets the focus with its text selected: the invitee chooses a name, then presses Join (or Enter).
+   */
+  setInvite(code: string | null): void {
+    this.inviteCode = code;
+    this.invite.hidden = code === null;
+    if (code === null) return;
+    this.codeInput.value = code;
+    $("invite-code").textContent = code;
+    this.inviteJoin.textContent = `Join ${code}`;
+    this.describeInvite();
+    this.nameInput.focus();
+    this.nameInput.select();
   }
 
   setStatus(kind: "online" | "connecting" | "offline", text: string): void {
@@ -100,12 +143,23 @@ export class LobbyScreen {
     for (const b of this.buttons) b.disabled = kind !== "online";
   }
 
-  showError(text: string | null): void {
+  /**
+   * Shows `text` in the error box (null hides it). `connection`: it is about reaching the server,
+   * so coming back online takes it away (`clearConnectionError`) and leaves any other message.
+   */
+  showError(text: string | null, connection = false): void {
     this.error.hidden = text === null;
     this.error.textContent = text ?? "";
+    this.connectionError = text !== null && connection;
+  }
+
+  clearConnectionError(): void {
+    if (this.connectionError) this.showError(null);
   }
 
   setLobbies(lobbies: LobbySummary[]): void {
+    this.lobbies = lobbies;
+    this.describeInvite();
     const rows = [...lobbies].sort((a, b) => b.players - a.players || a.name.localeCompare(b.name));
     this.tbody.replaceChildren(...rows.map((l) => this.row(l)));
     this.empty.hidden = rows.length > 0;
@@ -116,10 +170,18 @@ export class LobbyScreen {
     const tr = document.createElement("tr");
     const name = cell(tr, l.name);
     name.title = `code ${l.code}`;
+    if (l.game === "walkers") {
+      // Phones hide the Game column (style.css): the benchmark still says what it is.
+      const mark = document.createElement("span");
+      mark.className = "game-tag bench narrow-only";
+      mark.textContent = "benchmark";
+      name.append(" ", mark);
+    }
     const game = cell(tr, "");
     const tag = document.createElement("span");
-    tag.className = "game-tag";
-    tag.textContent = l.game;
+    tag.className = l.game === "walkers" ? "game-tag bench" : "game-tag";
+    tag.textContent = l.game === "walkers" ? "walkers · benchmark" : l.game;
+    if (l.game === "walkers") tag.title = "The load-test workload: dots walking, nothing to shoot";
     game.append(tag);
     const full = l.players >= l.maxPlayers;
     const players = cell(tr, `${l.players} / ${l.maxPlayers}`);
@@ -132,6 +194,19 @@ export class LobbyScreen {
     watch.className = "ghost";
     act.append(join, watch);
     return tr;
+  }
+
+  /** Names the invited lobby when it is a public one we know of (private ones are not listed). */
+  private describeInvite(): void {
+    const l = this.lobbies.find((x) => x.code === this.inviteCode);
+    const text = l === undefined ? "" : `“${l.name}” · ${l.game} · ${l.players} / ${l.maxPlayers} players`;
+    const el = $("invite-lobby");
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  private joinInvite(): void {
+    const code = this.inviteCode;
+    if (code !== null && !this.inviteJoin.disabled) this.act(() => this.actions.join(code));
   }
 
   private code(): string | null {

@@ -1,15 +1,21 @@
 // Wiring: connection, lobby screen, game session, input, rendering and HUD, driven by requestAnimationFrame.
 
+import { countdownCue, eventCues, killCue, roundCue } from "./cues";
 import { Effects } from "./effects";
-import { F, KIND_PLAYER, PILLARS, playerHue, posFromQ } from "./games";
+import { EVENT_ROUND_START, F, KIND_PLAYER, PILLARS, posFromQ } from "./games";
 import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
+import { parseInvite } from "./invite";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
 import { Net, type NetState } from "./net";
-import { ChatRole, ErrorCode, LobbyEventKind, type JoinedInfo, type LobbyRef, type PlayerInput, type ServerMsg } from "./protocol";
+import { ChatRole, ErrorCode, LobbyEventKind, type GameEvent, type JoinedInfo, type LobbyRef, type PlayerInput, type ServerMsg } from "./protocol";
 import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
+import { goalText, nextRoundIn, readRound, timeLeft, type RoundState } from "./round";
+import { RoundHud } from "./round-ui";
 import { GameSession } from "./session";
-import { errorText, lobbyEventText } from "./text";
+import { Sound } from "./sound";
+import { TouchSticks } from "./touch";
+import { badInviteText, errorText, lobbyEventText, unknownInviteText } from "./text";
 
 const LOBBY_POLL_MS = 2000;
 /** After reconnecting with our seat's token, how long to wait for the server to put us back (ms). */
@@ -37,6 +43,13 @@ interface TraceFrame {
   /** Other players as drawn: [id, x, y]; our predicted shots as drawn: [seq, x, y]. */
   others: Array<[number, number, number]>;
   shots: Array<[number, number, number]>;
+  /** The server time the others were drawn at, and how far of it was extrapolated (s). */
+  at: number;
+  extrap: number;
+  /** Diagnostics: the newest snapshot's server time, the clock's delay and its guess of server now. */
+  newest: number;
+  delay: number;
+  serverNow: number;
 }
 
 class App {
@@ -45,7 +58,15 @@ class App {
   private readonly hud: Hud;
   private readonly renderer: Renderer;
   private readonly controls: Controls;
+  private readonly sticks: TouchSticks;
   private readonly effects = new Effects();
+  private readonly roundHud = new RoundHud();
+  private readonly sound = new Sound();
+  /** True while the session builds our input: a muzzle flash then is our own shot (others' come from snapshots). */
+  private makingInput = false;
+  /** The round's phase and countdown as of the last frame, to hear them change. */
+  private roundWas: boolean | null = null;
+  private countdownWas: number | null = null;
   private session: GameSession | null = null;
   /** Input sequence numbers only ever grow, across lobbies and reconnects. */
   private seq = 0;
@@ -58,6 +79,8 @@ class App {
   private returning = false;
   /** A resume we know must fail (the server restarted): its Error 9 says nothing new. */
   private resumeDoomed = false;
+  /** The invite link's lobby code while we are asking to join it (a "no such lobby" then clears the link). */
+  private joiningInvite: string | null = null;
   private shakeAt = -10;
   private lastFrame = seconds();
   private lastRateLimitToast = 0;
@@ -74,27 +97,37 @@ class App {
     });
     this.lobby = new LobbyScreen({
       quickPlay: () => this.request(() => this.net.send({ type: "quickJoin", game: "arena" })),
-      join: (ref: LobbyRef) => this.request(() => this.net.send({ type: "join", lobby: ref })),
+      join: (ref: LobbyRef) =>
+        this.request(() => {
+          this.joiningInvite = typeof ref === "string" && location.hash.toUpperCase() === `#${ref}` ? ref : null;
+          this.net.send({ type: "join", lobby: ref });
+        }),
       spectate: (ref: LobbyRef) => this.request(() => this.net.send({ type: "spectate", lobby: ref })),
       create: (o: CreateOptions) =>
         this.request(() =>
-          this.net.send({ type: "createLobby", name: o.name, game: o.game, maxPlayers: o.maxPlayers, public: o.public }),
+          this.net.send({ type: "createLobby", ...o }),
         ),
+      dismissInvite: () => clearAddress(),
     });
     this.hud = new Hud({
       chat: (text) => this.net.send({ type: "chat", text }),
       leave: () => this.leave(),
       restart: () => this.net.send({ type: "restartRound" }),
+      toggleSound: () => {
+        this.sound.setMuted(!this.sound.muted);
+        this.hud.setMuted(this.sound.muted);
+      },
     });
+    this.hud.setMuted(this.sound.muted);
     this.controls = new Controls(canvas, () => this.session !== null && !this.session.spectating && !this.hud.typing);
+    this.sticks = new TouchSticks(this.controls, () => this.hud.touchMode());
 
-    // An invite link (…/#K7QM2X) joins that lobby as soon as we are connected.
-    const invite = /^#([A-Za-z0-9]{6})$/.exec(location.hash);
-    if (invite !== null) {
-      const code = invite[1].toUpperCase();
-      this.lobby.setCode(code);
-      this.pending = () => this.net.send({ type: "join", lobby: code });
-    }
+    // An invite link (…/#K7QM2X) shows the lobby screen with a "Join K7QM2X" button: the invitee
+    // chooses a name first. A fragment that is no lobby code is cleared and explained.
+    this.readInvite();
+    window.addEventListener("hashchange", () => {
+      if (this.session === null) this.readInvite();
+    });
 
     document.addEventListener("visibilitychange", () => {
       if (document.hidden) this.stopMoving();
@@ -148,6 +181,18 @@ class App {
     f();
   }
 
+  private readInvite(): void {
+    const invite = parseInvite(location.hash);
+    if (invite.kind === "code") {
+      if (location.hash !== `#${invite.code}`) history.replaceState(null, "", `#${invite.code}`);
+      this.lobby.setInvite(invite.code);
+    } else if (invite.kind === "bad") {
+      clearAddress();
+      this.lobby.setInvite(null);
+      this.lobby.showError(badInviteText(invite.raw));
+    }
+  }
+
   private pollLobbies(): void {
     if (this.session === null && this.net.online) this.net.send({ type: "listLobbies", game: null });
   }
@@ -163,6 +208,7 @@ class App {
    */
   private stopMoving(): void {
     this.controls.release();
+    this.sticks.release();
     const s = this.session;
     if (s === null || s.spectating || !this.net.online) return;
     this.net.send({ type: "input", ...s.makeInput(++this.seq, 0, 0, false, this.aimPoint(), seconds()) });
@@ -178,7 +224,10 @@ class App {
     const fire = this.controls.firing();
     const aim = this.aimPoint();
     const batch: PlayerInput[] = [];
+    // While making inputs our own muzzle flashes are heard (not a replayed one).
+    this.makingInput = true;
     for (let i = 0; i < due; i++) batch.push(s.makeInput(++this.seq, dx, dy, fire, aim, now));
+    this.makingInput = false;
     const newest = batch.pop()!;
     this.net.send({ type: "input", ...newest, earlier: batch });
   }
@@ -218,7 +267,7 @@ class App {
         this.enterGame(m);
         break;
       case "snapshot":
-        s?.onSnapshot(m, seconds());
+        if (s !== null && s.onSnapshot(m, seconds())) this.onEvents(s, m.events);
         break;
       case "lobbyEvent": {
         if (s === null) break;
@@ -237,7 +286,7 @@ class App {
       case "chat":
         if (s === null) break;
         if (m.role === ChatRole.SERVER) this.hud.system(`${m.name}: ${m.text}`);
-        else if (m.from !== null && m.role === ChatRole.PLAYER) this.hud.chat(m.name, playerHue(m.from), m.text);
+        else if (m.from !== null && m.role === ChatRole.PLAYER) this.hud.chat(m.name, s.colourOf(m.from), m.text);
         else this.hud.chat(`${m.name} (spectator)`, null, m.text);
         break;
       case "error":
@@ -267,6 +316,15 @@ class App {
       return;
     }
     if (this.session === null) {
+      const invite = this.joiningInvite;
+      this.joiningInvite = null;
+      if (code === ErrorCode.LOBBY_NOT_FOUND && invite !== null) {
+        // The invite link names no lobby (any more): take it out of the address bar, and say so.
+        clearAddress();
+        this.lobby.setInvite(null);
+        this.lobby.showError(unknownInviteText(invite));
+        return;
+      }
       this.lobby.showError(text);
       return;
     }
@@ -282,7 +340,7 @@ class App {
     switch (s) {
       case "online":
         this.lobby.setStatus("online", "Online");
-        this.lobby.showError(null);
+        this.lobby.clearConnectionError();
         this.hud.setBanner(null);
         break;
       case "connecting":
@@ -290,7 +348,7 @@ class App {
         const unreachable = this.net.attempts >= UNREACHABLE_AFTER;
         this.lobby.setStatus(unreachable ? "offline" : "connecting", unreachable ? "Server unreachable" : "Connecting…");
         if (unreachable && this.session === null) {
-          this.lobby.showError("Can't reach the server. Retrying until it is back…");
+          this.lobby.showError("Can't reach the server. Retrying until it is back…", true);
         }
         if (this.session !== null) {
           this.net.resumeSeat = !this.session.spectating;
@@ -312,11 +370,19 @@ class App {
   private enterGame(j: JoinedInfo): void {
     clearTimeout(this.rejoinTimer);
     this.returning = false;
+    this.joiningInvite = null;
+    this.lobby.setInvite(null);
     const resumed = this.session !== null && this.session.lobbyId === j.lobby;
     this.session = new GameSession(j, seconds(), {
-      effect: (kind, x, y, hue, angle) => this.effects.add(kind, x, y, hue, seconds(), angle),
+      effect: (kind, x, y, colour, angle) => {
+        this.effects.add(kind, x, y, colour, seconds(), angle);
+        if (kind === "muzzle" && this.makingInput) this.sound.play("shot");
+      },
       kill: (killer, victim) => this.onKill(killer, victim),
-      hurt: () => (this.shakeAt = seconds()),
+      hurt: () => {
+        this.shakeAt = seconds();
+        this.sound.play("hitTaken");
+      },
       // The server sends a full snapshot next: no need to drop the connection (and the seat's
       // Away/Back for everyone) to repair a mirror.
       resyncNeeded: () => this.net.send({ type: "resync" }),
@@ -325,8 +391,14 @@ class App {
     this.controls.release();
     if (!resumed) {
       this.effects.clear();
+      this.roundWas = null; // a new lobby's round state is news, not a change to hear
+      this.countdownWas = null;
       this.hud.enter(j.name, j.code);
       this.hud.system(j.you === null ? `Spectating ${j.name}` : `You joined ${j.name}. Share the code ${j.code} to invite friends.`);
+      if (j.game === "walkers") {
+        // An empty grid would otherwise look broken: say what this game is and how to fill it.
+        this.hud.system(`walkers is the benchmark workload: dots that walk, nothing to shoot. Fill it with bots: tickrelay-bots --fill ${j.code}`);
+      }
       history.replaceState(null, "", `#${j.code}`);
     }
     this.hud.setBanner(null);
@@ -341,22 +413,45 @@ class App {
     this.session = null;
     this.net.resumeSeat = false;
     this.controls.release();
+    this.sticks.place(null, false);
+    this.roundHud.update(null);
+    this.roundWas = null;
+    this.countdownWas = null;
     this.hud.hide();
     this.lobby.show();
     this.lobby.showError(reason);
-    if (location.hash !== "") history.replaceState(null, "", location.pathname + location.search);
+    clearAddress();
     this.pollLobbies();
+  }
+
+  /** Game events as they arrive (the session shows their effects on its own clock). */
+  private onEvents(s: GameSession, events: GameEvent[]): void {
+    for (const cue of eventCues(events, s.you)) this.sound.play(cue);
+    for (const ev of events) {
+      // A new round: the kill feed's lines are about the last one.
+      if (ev.kind === EVENT_ROUND_START) this.hud.clearKillfeed();
+    }
   }
 
   private onKill(killer: number, victim: number): void {
     const s = this.session;
     if (s === null) return;
-    this.hud.kill(s.nameOf(killer), playerHue(killer), s.nameOf(victim), playerHue(victim), killer === s.you || victim === s.you);
+    this.hud.kill(s.nameOf(killer), s.colourOf(killer), s.nameOf(victim), s.colourOf(victim), killer === s.you || victim === s.you);
+    const cue = killCue(killer, victim, s.you);
+    if (cue !== null) this.sound.play(cue);
   }
 
   // ------------------------------------------------------------------------------ the frame
 
   private aimPoint(): { x: number; y: number } {
+    const a = this.controls.touchAim;
+    const s = this.session;
+    if (a !== null && s !== null) {
+      // The aim stick gives a direction: a point far along it from us (far, so that where we are
+      // drawn this frame, a little off the predicted position, hardly changes the angle).
+      const p = s.predictor.pos;
+      return { x: p.x + Math.cos(a) * 10000, y: p.y + Math.sin(a) * 10000 };
+    }
     return this.renderer.toWorld(this.controls.mouseX, this.controls.mouseY);
   }
 
@@ -367,6 +462,7 @@ class App {
     this.rates.frames++;
     const s = this.session;
     if (s !== null) {
+      const round = s.isArena ? readRound(s.mirror.entities) : null;
       if (!s.spectating && this.net.online) {
         const due = s.inputsDue(dt);
         if (due > 0) this.sendInputs(s, due, now);
@@ -385,8 +481,15 @@ class App {
           fix: s.predictor.lastCorrection,
           others: players.filter((p) => !p.me).map((p) => [p.id, p.x, p.y]),
           shots: projectiles.filter((p) => p.id < 0).map((p) => [-p.id, p.x, p.y]),
+          at: s.lastRenderTime,
+          extrap: s.extrapolated,
+          newest: s.buffer.newest?.time ?? 0,
+          delay: s.clock.delay(),
+          serverNow: s.clock.serverNow(now),
         });
       }
+      // Room for the sticks only where they show: a touch device, playing (not watching).
+      this.renderer.touch = this.sticks.enabled && !s.spectating;
       const scene: Scene = {
         worldW: s.gi.rules.worldW,
         worldH: s.gi.rules.worldH,
@@ -397,12 +500,13 @@ class App {
         effects: this.effects.active(now),
         shake: Math.max(0, 1 - (now - this.shakeAt) / 0.25),
         now,
-        reticle: me !== undefined && this.controls.mouseSeen ? { x: this.controls.mouseX, y: this.controls.mouseY, hue: me.hue } : null,
+        reticle: me !== undefined && this.controls.mouseSeen && this.controls.touchAim === null ? { x: this.controls.mouseX, y: this.controls.mouseY, colour: me.colour } : null,
       };
       this.renderer.draw(scene);
       this.hud.setLayout(this.renderer.layout);
+      this.sticks.place(this.renderer.layout.sticks, !s.spectating && this.net.online);
       this.hud.reveal(this.spots(players, scene.radius, s.gi.maxHp > 0));
-      this.updateHud(s, now);
+      this.updateHud(s, now, round);
     }
     requestAnimationFrame((t) => this.frame(t));
   }
@@ -419,9 +523,30 @@ class App {
     });
   }
 
-  private updateHud(s: GameSession, now: number): void {
-    this.hud.scores(s.scores());
-    const wait = s.respawnIn(now);
+  private updateHud(s: GameSession, now: number, round: RoundState | null): void {
+    const scores = s.scores();
+    this.hud.scores(scores);
+    const tick = s.clock.serverNow(now) * s.tickRate;
+    const countdown = nextRoundIn(round, tick, s.tickRate);
+    this.roundHud.update(
+      round === null
+        ? null
+        : {
+            goal: goalText(round),
+            clock: timeLeft(round, tick, s.tickRate),
+            over: round.over,
+            winner:
+              round.winner === null ? null : { name: s.nameOf(round.winner), colour: s.colourOf(round.winner), me: round.winner === s.you },
+            rows: round.over ? scores : [],
+            nextIn: countdown,
+          },
+    );
+    // The round's sounds: the fanfare as it ends, 3-2-1 beeps, the start tone.
+    const cue = roundCue(this.roundWas, round?.over ?? null) ?? countdownCue(this.countdownWas, countdown);
+    if (cue !== null) this.sound.play(cue);
+    this.roundWas = round?.over ?? null;
+    this.countdownWas = countdown;
+    const wait = round !== null && round.over ? null : s.respawnIn(now); // the winner screen says it all
     if (wait !== null) {
       const n = Math.ceil(wait);
       this.hud.setCenter(n > 0 ? `Respawning in ${n}` : "Respawning…", s.killedBy !== null ? `by ${s.killedBy}` : "", true);
@@ -446,18 +571,25 @@ class App {
     const p = s.predictor;
     const offset = Math.hypot(p.err.x, p.err.y);
     const delay = (s.clock.serverNow(now) - s.lastRenderTime) * 1000;
+    // Short lines: the panel sits in the scoreboard's column (220 px and up) when there is one.
     return [
-      `ping          ${this.net.rtt.network > 0 ? `${this.net.rtt.network.toFixed(0)} ms (with tick wait ${this.net.rtt.mean.toFixed(0)})` : "…"}`,
-      `snapshots/s   ${this.rates.snapshots}   (tick ${s.tickRate} Hz, send ${s.snapshotRate} Hz)`,
-      `bytes/s in    ${formatBytes(this.rates.bytes)}`,
-      `server tick   ${s.mirror.tick}`,
-      `prediction    last fix ${p.lastCorrection.toFixed(2)} u · offset ${offset.toFixed(2)} u`,
-      `              ${p.corrections} fixes · ${p.pendingCount} unacked inputs`,
-      `interp delay  ${delay.toFixed(0)} ms (target ${(s.clock.delay() * 1000).toFixed(0)} ms)${s.extrapolated > 0 ? " extrapolating" : ""}`,
-      `fps           ${this.rates.fps}`,
-      `apply errors  ${s.applyErrors}`,
+      `ping       ${this.net.rtt.network > 0 ? `${this.net.rtt.network.toFixed(0)} ms · ${this.net.rtt.mean.toFixed(0)} w/ tick` : "…"}`,
+      `snaps/s    ${this.rates.snapshots}`,
+      `rates      tick ${s.tickRate} · send ${s.snapshotRate} Hz`,
+      `bytes in   ${formatBytes(this.rates.bytes)}/s`,
+      `tick       ${s.mirror.tick}`,
+      `fix        ${p.lastCorrection.toFixed(2)} u · off ${offset.toFixed(2)} u`,
+      `           ${p.corrections} fixes · ${p.pendingCount} unacked`,
+      `interp     ${delay.toFixed(0)} ms (${(s.clock.delay() * 1000).toFixed(0)})${s.extrapolated > 0 ? " extrap" : ""}`,
+      `fps        ${this.rates.fps}`,
+      `apply errs ${s.applyErrors}`,
     ];
   }
+}
+
+/** Takes the lobby code (or whatever else) out of the address bar, without a reload or a history entry. */
+function clearAddress(): void {
+  if (location.hash !== "" || location.href.endsWith("#")) history.replaceState(null, "", location.pathname + location.search);
 }
 
 function formatBytes(n: number): string {

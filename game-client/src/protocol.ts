@@ -11,6 +11,11 @@ export const MAX_NAME_LEN = 24;
 export const MAX_LOBBY_NAME_LEN = 32;
 export const MAX_CHAT_LEN = 200;
 export const CODE_LEN = 6;
+/** The characters of join codes: upper-case letters and digits without 0, O, 1, I and L. */
+export const CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/** CreateLobby's optional round settings, as the server defaults them when they are left out. */
+export const DEFAULT_KILL_GOAL = 10;
+export const DEFAULT_ROUND_SECONDS = 300;
 
 // ---------------------------------------------------------------------------------------------
 // Client to server. Each is a flat MessagePack array [type, ...fields].
@@ -51,7 +56,17 @@ export interface PlayerInput {
 export type ClientMsg =
   | { type: "hello"; version: number; name: string; token: string | null }
   | { type: "listLobbies"; game: string | null }
-  | { type: "createLobby"; name: string; game: string; maxPlayers: number; public: boolean }
+  | {
+      type: "createLobby";
+      name: string;
+      game: string;
+      maxPlayers: number;
+      public: boolean;
+      /** First to this many eliminations wins a round (0: no goal). Left out: the server's default. */
+      killGoal?: number;
+      /** A round's length in seconds (0: no clock). Left out: the server's default. */
+      roundSeconds?: number;
+    }
   | { type: "join"; lobby: LobbyRef }
   | { type: "spectate"; lobby: LobbyRef }
   | { type: "quickJoin"; game: string }
@@ -243,8 +258,14 @@ export function clientArray(msg: ClientMsg): unknown[] {
       return [C.HELLO, msg.version, msg.name, msg.token];
     case "listLobbies":
       return [C.LIST_LOBBIES, msg.game];
-    case "createLobby":
-      return [C.CREATE_LOBBY, msg.name, msg.game, msg.maxPlayers | 0, msg.public];
+    case "createLobby": {
+      const a: unknown[] = [C.CREATE_LOBBY, msg.name, msg.game, msg.maxPlayers | 0, msg.public];
+      // Optional trailing u16s: the kill goal, then the round length (a server without rounds
+      // skips them). Without either the message is byte-identical to the five-element one.
+      if (msg.killGoal !== undefined || msg.roundSeconds !== undefined) a.push(u16(msg.killGoal ?? DEFAULT_KILL_GOAL));
+      if (msg.roundSeconds !== undefined) a.push(u16(msg.roundSeconds));
+      return a;
+    }
     case "join":
       return [C.JOIN, msg.lobby];
     case "spectate":
@@ -278,6 +299,11 @@ function inputFields(i: PlayerInput): unknown[] {
   const out: unknown[] = [i.seq >>> 0, i.dx | 0, i.dy | 0, floatAim(i.aim), i.buttons & 0xff];
   if (i.viewTick !== undefined && i.viewTick > 0) out.push(i.viewTick >>> 0);
   return out;
+}
+
+/** A whole number in 0..65535 (a u16 on the wire). */
+function u16(n: number): number {
+  return Number.isFinite(n) ? Math.max(0, Math.min(0xffff, Math.round(n))) : 0;
 }
 
 export function encodeClient(msg: ClientMsg): Uint8Array<ArrayBuffer> {

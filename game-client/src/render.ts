@@ -2,6 +2,7 @@
 
 import { scatter, type Effect } from "./effects";
 import { layout, type Layout } from "./layout";
+import { rgba, shade, tint, type Rgb } from "./palette";
 
 export interface PlayerView {
   id: number;
@@ -12,7 +13,7 @@ export interface PlayerView {
   hp: number;
   maxHp: number;
   name: string;
-  hue: number;
+  colour: Rgb;
   me: boolean;
   /** 1 right after being hit, fading to 0. */
   hitFlash: number;
@@ -23,7 +24,7 @@ export interface ProjectileView {
   x: number;
   y: number;
   angle: number;
-  hue: number;
+  colour: Rgb;
 }
 
 export interface Scene {
@@ -40,7 +41,7 @@ export interface Scene {
   /** Local time in seconds (for animated details). */
   now: number;
   /** Draw the aiming reticle at the mouse (CSS pixels), or not. */
-  reticle: { x: number; y: number; hue: number } | null;
+  reticle: { x: number; y: number; colour: Rgb } | null;
 }
 
 /** A label's font, at a fixed on-screen size (scaled by 1/scale in world units). */
@@ -56,7 +57,9 @@ export class Renderer {
   offX = 0;
   offY = 0;
   /** Where the world and the HUD's panels go (layout.ts), as of the last draw. */
-  layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null };
+  layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null, arena: { left: 0, top: 0, width: 0, height: 0 }, sticks: null };
+  /** Leave room for the touch sticks (layout.ts). */
+  touch = false;
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
@@ -81,7 +84,7 @@ export class Renderer {
 
   /** Scales the world to fit the window, keeping its aspect ratio, in the space the HUD's panels leave. */
   fit(worldW: number, worldH: number): void {
-    this.layout = layout(this.cssW, this.cssH, worldW, worldH);
+    this.layout = layout(this.cssW, this.cssH, worldW, worldH, this.touch);
     this.scale = this.layout.scale;
     this.offX = this.layout.offX;
     this.offY = this.layout.offY;
@@ -126,7 +129,7 @@ export class Renderer {
     for (const p of scene.players) this.label(p, scene.radius, scene.worldW);
 
     c.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    if (scene.reticle !== null) this.reticle(scene.reticle.x, scene.reticle.y, scene.reticle.hue);
+    if (scene.reticle !== null) this.reticle(scene.reticle.x, scene.reticle.y, scene.reticle.colour);
   }
 
   private floor(s: Scene): void {
@@ -210,8 +213,8 @@ export class Renderer {
     if (p.me) {
       // "You": a soft glow in our colour under everything else of ours.
       const glow = c.createRadialGradient(p.x, p.y, r * 0.8, p.x, p.y, r + 22);
-      glow.addColorStop(0, `hsla(${p.hue}, 100%, 70%, 0.45)`);
-      glow.addColorStop(1, `hsla(${p.hue}, 100%, 60%, 0)`);
+      glow.addColorStop(0, rgba(tint(p.colour, 0.2), 0.45));
+      glow.addColorStop(1, rgba(p.colour, 0));
       c.fillStyle = glow;
       c.beginPath();
       c.arc(p.x, p.y, r + 22, 0, Math.PI * 2);
@@ -221,23 +224,23 @@ export class Renderer {
     c.save();
     c.translate(p.x, p.y);
     c.rotate(p.aim);
-    c.fillStyle = `hsl(${p.hue}, 35%, 30%)`;
+    c.fillStyle = rgba(shade(p.colour, 0.62));
     roundRect(c, r * 0.4, -4.5, r + 10, 9, 3);
     c.fill();
-    c.fillStyle = `hsl(${p.hue}, 60%, 70%)`;
+    c.fillStyle = rgba(tint(p.colour, 0.25));
     roundRect(c, r + 6, -4.5, 4, 9, 1.5);
     c.fill();
     c.restore();
 
     const body = this.ctx.createRadialGradient(p.x - r * 0.35, p.y - r * 0.4, r * 0.15, p.x, p.y, r);
-    body.addColorStop(0, `hsl(${p.hue}, 85%, 72%)`);
-    body.addColorStop(1, `hsl(${p.hue}, 70%, 45%)`);
+    body.addColorStop(0, rgba(tint(p.colour, 0.4)));
+    body.addColorStop(1, rgba(shade(p.colour, 0.22)));
     c.fillStyle = body;
     c.beginPath();
     c.arc(p.x, p.y, r, 0, Math.PI * 2);
     c.fill();
     c.lineWidth = 2;
-    c.strokeStyle = `hsl(${p.hue}, 60%, 25%)`;
+    c.strokeStyle = rgba(shade(p.colour, 0.65));
     c.stroke();
     if (p.me) {
       // A bright ring with a dark edge (visible on any floor), breathing slowly.
@@ -307,7 +310,7 @@ export class Renderer {
     c.lineJoin = "round";
     c.strokeStyle = "rgba(0, 0, 0, 0.7)";
     c.strokeText(p.name, left + tagW + tagGap, mid);
-    c.fillStyle = p.me ? "#ffffff" : `hsl(${p.hue}, 80%, 85%)`;
+    c.fillStyle = p.me ? "#ffffff" : rgba(tint(p.colour, 0.45));
     c.fillText(p.name, left + tagW + tagGap, mid);
   }
 
@@ -316,8 +319,8 @@ export class Renderer {
     const tx = Math.cos(p.angle);
     const ty = Math.sin(p.angle);
     const trail = c.createLinearGradient(p.x, p.y, p.x - tx * 26, p.y - ty * 26);
-    trail.addColorStop(0, `hsla(${p.hue}, 100%, 75%, 0.8)`);
-    trail.addColorStop(1, `hsla(${p.hue}, 100%, 60%, 0)`);
+    trail.addColorStop(0, rgba(tint(p.colour, 0.25), 0.8));
+    trail.addColorStop(1, rgba(p.colour, 0));
     c.strokeStyle = trail;
     c.lineWidth = 5;
     c.lineCap = "round";
@@ -325,7 +328,7 @@ export class Renderer {
     c.moveTo(p.x, p.y);
     c.lineTo(p.x - tx * 26, p.y - ty * 26);
     c.stroke();
-    c.fillStyle = `hsla(${p.hue}, 100%, 65%, 0.3)`;
+    c.fillStyle = rgba(p.colour, 0.3);
     c.beginPath();
     c.arc(p.x, p.y, 9, 0, Math.PI * 2);
     c.fill();
@@ -345,8 +348,8 @@ export class Renderer {
         c.rotate(e.angle);
         const g = c.createRadialGradient(0, 0, 0, 0, 0, 22);
         g.addColorStop(0, `rgba(255, 250, 220, ${fade})`);
-        g.addColorStop(0.4, `hsla(${e.hue}, 100%, 65%, ${0.7 * fade})`);
-        g.addColorStop(1, `hsla(${e.hue}, 100%, 50%, 0)`);
+        g.addColorStop(0.4, rgba(e.colour, 0.7 * fade));
+        g.addColorStop(1, rgba(e.colour, 0));
         c.fillStyle = g;
         c.beginPath();
         c.ellipse(8, 0, 22, 11, 0, 0, Math.PI * 2);
@@ -360,27 +363,27 @@ export class Renderer {
         c.beginPath();
         c.arc(e.x, e.y, 10 + 26 * t, 0, Math.PI * 2);
         c.stroke();
-        this.sparks(e, t, 8, 46, 2.5, `hsla(${e.hue}, 100%, 75%, ${fade})`);
+        this.sparks(e, t, 8, 46, 2.5, rgba(tint(e.colour, 0.3), fade));
         break;
       }
       case "death": {
-        c.strokeStyle = `hsla(${e.hue}, 100%, 70%, ${fade})`;
+        c.strokeStyle = rgba(tint(e.colour, 0.15), fade);
         c.lineWidth = 4 * fade + 1;
         c.beginPath();
         c.arc(e.x, e.y, 18 + 70 * easeOut(t), 0, Math.PI * 2);
         c.stroke();
         const g = c.createRadialGradient(e.x, e.y, 0, e.x, e.y, 40);
         g.addColorStop(0, `rgba(255, 255, 255, ${0.8 * fade * fade})`);
-        g.addColorStop(1, `hsla(${e.hue}, 100%, 60%, 0)`);
+        g.addColorStop(1, rgba(e.colour, 0));
         c.fillStyle = g;
         c.beginPath();
         c.arc(e.x, e.y, 40, 0, Math.PI * 2);
         c.fill();
-        this.sparks(e, t, 16, 90, 4.5, `hsla(${e.hue}, 90%, 65%, ${fade})`);
+        this.sparks(e, t, 16, 90, 4.5, rgba(e.colour, fade));
         break;
       }
       case "respawn": {
-        c.strokeStyle = `hsla(${e.hue}, 100%, 75%, ${fade})`;
+        c.strokeStyle = rgba(tint(e.colour, 0.3), fade);
         c.lineWidth = 3;
         c.beginPath();
         c.arc(e.x, e.y, 18 + 40 * (1 - easeOut(t)), 0, Math.PI * 2);
@@ -389,7 +392,7 @@ export class Renderer {
       }
       case "fizzle": {
         // The end of a shot's range: it puffs out where it stopped, so the range is learnable.
-        c.strokeStyle = `hsla(${e.hue}, 60%, 80%, ${0.7 * fade})`;
+        c.strokeStyle = rgba(tint(e.colour, 0.6), 0.7 * fade);
         c.lineWidth = 1.5;
         c.setLineDash([3, 4]);
         c.beginPath();
@@ -399,7 +402,7 @@ export class Renderer {
         break;
       }
       case "spark":
-        this.sparks(e, t, 5, 18, 2, `hsla(${e.hue}, 100%, 80%, ${fade})`);
+        this.sparks(e, t, 5, 18, 2, rgba(tint(e.colour, 0.6), fade));
         break;
     }
   }
@@ -417,9 +420,9 @@ export class Renderer {
     }
   }
 
-  private reticle(x: number, y: number, hue: number): void {
+  private reticle(x: number, y: number, colour: Rgb): void {
     const c = this.ctx;
-    c.strokeStyle = `hsla(${hue}, 90%, 80%, 0.9)`;
+    c.strokeStyle = rgba(tint(colour, 0.4), 0.9);
     c.lineWidth = 1.5;
     c.beginPath();
     c.arc(x, y, 9, 0, Math.PI * 2);

@@ -13,24 +13,25 @@ import {
   SHOT_HIT_EXTRA,
   angleFromQ,
   gameInfo,
-  playerHue,
   posFromQ,
   shotStop,
   type GameInfo,
 } from "./games";
 import { InputClock } from "./input-clock";
 import { InterpBuffer, InterpClock, type BlendSpec, type Frame } from "./interpolation";
-import { Predictor, moveStep, type Vec } from "./prediction";
+import { Predictor, type Vec } from "./prediction";
 import { BUTTON_FIRE, LobbyEventKind, type GameEvent, type JoinedInfo, type PlayerInput, type SnapshotBody } from "./protocol";
 import { ApplyError, applySnapshot, cloneEntities, newMirror, type Mirror } from "./snapshot";
 import type { EffectKind } from "./effects";
+import { readRound } from "./round";
 import { OwnShots, type ShotEnded } from "./shots";
+import { paletteColour, paletteSlot, type Rgb } from "./palette";
 import type { PlayerView, ProjectileView } from "./render";
 import type { ScoreRow } from "./hud";
 
 /** What the session tells the UI about as it happens. */
 export interface SessionHooks {
-  effect(kind: EffectKind, x: number, y: number, hue: number, angle?: number): void;
+  effect(kind: EffectKind, x: number, y: number, colour: Rgb, angle?: number): void;
   kill(killer: number, victim: number): void;
   /** We were hit (shake the screen). */
   hurt(): void;
@@ -53,8 +54,6 @@ const RESYNC_AFTER = 1.5;
 /** How far past the newest snapshot other entities may be extrapolated (s). */
 const MAX_EXTRAPOLATION = 0.1;
 const HIT_FLASH = 0.18;
-/** The round entity's id in arena (PROTOCOL.md 9.2). */
-const ROUND_ID = 1;
 /** Arena's shots (arena.rs ArenaRules::new): speed, life, where they appear, whom they hit. */
 const SHOT_SPEED = 750;
 const SHOT_LIFE_S = 0.9;
@@ -70,6 +69,8 @@ export class GameSession {
   readonly maxPlayers: number;
   readonly gi: GameInfo;
   readonly isArena: boolean;
+  /** The server sends each arena entity's seat (field SEAT): players are coloured by it. */
+  readonly hasSeat: boolean;
   you: number | null;
   host: number | null;
   roster = new Map<number, string>();
@@ -106,6 +107,7 @@ export class GameSession {
   private aim = 0;
   /** Other live players where they were drawn last frame: what our shots are checked against. */
   private drawnOthers: Array<[number, number]> = [];
+  private seats = new Map<number, number>();
 
   constructor(
     j: JoinedInfo,
@@ -122,6 +124,7 @@ export class GameSession {
     this.you = j.you;
     this.host = j.host;
     this.isArena = j.game === "arena" && j.fieldCount > F.KIND;
+    this.hasSeat = this.isArena && j.fieldCount > F.SEAT;
     this.gi = gameInfo(this.isArena ? "arena" : "walkers", this.tickRate);
     this.mirror = newMirror(j.fieldCount);
     this.predictor = new Predictor(this.gi.rules);
@@ -137,7 +140,11 @@ export class GameSession {
       lerpFields: this.gi.lerpFields,
       angleFields: this.gi.angleFields,
       angleSteps: ANGLE_STEPS,
-      constrain: (id, from, to, frame) => this.constrain(id, from, to, frame),
+      // Only shots are extrapolated: they fly straight until something stops them. A player's
+      // next move is a guess, and a wrong guess is taken back on screen, a step backward; past the
+      // newest snapshot a player holds where it was last seen instead.
+      extrapolates: (row) => this.isArena && row[F.KIND] === KIND_PROJECTILE,
+      constrain: (_id, from, to, frame) => this.constrain(from, to, frame),
     };
     // The arena's fire cooldown is 0.25 s in ticks (ArenaRules::new), counted in our steps.
     this.fireCooldown = Math.max(1, Math.round(0.25 * this.tickRate));
@@ -155,6 +162,18 @@ export class GameSession {
 
   nameOf(id: number): string {
     return this.roster.get(id) ?? `player ${id}`;
+  }
+
+  /**
+   * A player's colour (and its shots', effects', name's): by seat when the server sends seats, else
+   * by id (palette.ts). The seat of a player who just left is remembered, for the kill feed.
+   */
+  colourOf(id: number): Rgb {
+    const row = this.mirror.entities.get(id);
+    let seat = this.hasSeat && row !== undefined ? row[F.SEAT] : undefined;
+    if (seat !== undefined) this.seats.set(id, seat);
+    else seat = this.seats.get(id);
+    return paletteColour(paletteSlot(seat, id));
   }
 
   // ------------------------------------------------------------------------------ snapshots
@@ -211,15 +230,15 @@ export class GameSession {
   private shotEnded(e: ShotEnded, now: number): void {
     if (this.you === null) return;
     void now;
-    if (e.why === "fizzle") this.hooks.effect("fizzle", e.x, e.y, playerHue(this.you), e.angle);
-    else if (e.why === "wall" || e.why === "hit") this.hooks.effect("spark", e.x, e.y, playerHue(this.you), e.angle);
+    if (e.why === "fizzle") this.hooks.effect("fizzle", e.x, e.y, this.colourOf(this.you), e.angle);
+    else if (e.why === "wall" || e.why === "hit") this.hooks.effect("spark", e.x, e.y, this.colourOf(this.you), e.angle);
   }
 
   /** The round is being played (not between rounds): players move and fire. */
   roundLive(): boolean {
     if (!this.isArena) return true;
-    const r = this.mirror.entities.get(ROUND_ID);
-    return r === undefined || r[F.KIND] !== KIND_ROUND || r[F.HP] === 0;
+    const r = readRound(this.mirror.entities);
+    return r === null || !r.over;
   }
 
   private myRow(): Int32Array | undefined {
@@ -246,7 +265,7 @@ export class GameSession {
     }
     this.predictor.reconcile(server, ack, alive && this.roundLive());
     if (alive && !this.wasAlive) {
-      this.hooks.effect("respawn", server.x, server.y, playerHue(this.you!));
+      this.hooks.effect("respawn", server.x, server.y, this.colourOf(this.you!));
       this.fireWait = 0; // the server resets it on respawn
     }
     this.wasAlive = alive;
@@ -264,12 +283,12 @@ export class GameSession {
       this.hitAt.set(me, now);
       this.hooks.hurt();
       const p = this.predictor.renderPos(1);
-      this.hooks.effect("hit", p.x, p.y, playerHue(me));
+      this.hooks.effect("hit", p.x, p.y, this.colourOf(me));
       return;
     }
     if (me !== null && ev.kind === EVENT_KILL && ev.b === me) {
       const p = this.predictor.renderPos(1);
-      this.hooks.effect("death", p.x, p.y, playerHue(me));
+      this.hooks.effect("death", p.x, p.y, this.colourOf(me));
       this.hooks.kill(ev.a, ev.b);
       this.killedBy = ev.a === me ? null : this.nameOf(ev.a);
       return;
@@ -287,48 +306,40 @@ export class GameSession {
       switch (ev.kind) {
         case EVENT_HIT:
           this.hitAt.set(ev.b, now);
-          this.hooks.effect("hit", x, y, playerHue(ev.b));
+          this.hooks.effect("hit", x, y, this.colourOf(ev.b));
           break;
         case EVENT_KILL:
-          this.hooks.effect("death", x, y, playerHue(ev.b));
+          this.hooks.effect("death", x, y, this.colourOf(ev.b));
           this.hooks.kill(ev.a, ev.b);
           break;
         case EVENT_RESPAWN:
-          this.hooks.effect("respawn", x, y, playerHue(ev.a));
+          this.hooks.effect("respawn", x, y, this.colourOf(ev.a));
           break;
       }
     }
   }
 
   /**
-   * An extrapolated entity stays where the game allows it: a shot stops where it meets a wall, a
-   * pillar or another live player (the server removes it there), a player stays inside the walls
-   * and out of pillars. Rows are in quantized units.
+   * An extrapolated shot stops where the game stops it: at a wall, a pillar or another live player
+   * (the server removes it there). Rows are in quantized units.
    */
-  private constrain(id: number, from: Int32Array, to: Float64Array, frame: ReadonlyMap<number, Int32Array>): void {
+  private constrain(from: Int32Array, to: Float64Array, frame: ReadonlyMap<number, Int32Array>): void {
     const rules = this.gi.rules;
-    if (this.isArena && from[F.KIND] === KIND_PROJECTILE) {
-      const owner = from[F.RESPAWN_OR_OWNER];
-      const circles: Array<readonly [number, number, number]> = [...rules.pillars];
-      for (const [pid, row] of frame) {
-        if (pid === owner || row[F.KIND] !== KIND_PLAYER || row[F.RESPAWN_OR_OWNER] !== 0) continue;
-        circles.push([posFromQ(row[F.X]), posFromQ(row[F.Y]), rules.radius + SHOT_HIT_EXTRA]);
-      }
-      const p = shotStop(
-        { x: posFromQ(from[F.X]), y: posFromQ(from[F.Y]) },
-        { x: to[F.X] / POS_SCALE, y: to[F.Y] / POS_SCALE },
-        rules.worldW,
-        rules.worldH,
-        circles,
-      );
-      to[F.X] = p.x * POS_SCALE;
-      to[F.Y] = p.y * POS_SCALE;
-      return;
+    const owner = from[F.RESPAWN_OR_OWNER];
+    const circles: Array<readonly [number, number, number]> = [...rules.pillars];
+    for (const [pid, row] of frame) {
+      if (pid === owner || row[F.KIND] !== KIND_PLAYER || row[F.RESPAWN_OR_OWNER] !== 0) continue;
+      circles.push([posFromQ(row[F.X]), posFromQ(row[F.Y]), rules.radius + SHOT_HIT_EXTRA]);
     }
-    if (id === this.you) return; // drawn from prediction, not from the buffer
-    const p = moveStep({ x: to[0] / POS_SCALE, y: to[1] / POS_SCALE }, 0, 0, rules);
-    to[0] = p.x * POS_SCALE;
-    to[1] = p.y * POS_SCALE;
+    const p = shotStop(
+      { x: posFromQ(from[F.X]), y: posFromQ(from[F.Y]) },
+      { x: to[F.X] / POS_SCALE, y: to[F.Y] / POS_SCALE },
+      rules.worldW,
+      rules.worldH,
+      circles,
+    );
+    to[F.X] = p.x * POS_SCALE;
+    to[F.Y] = p.y * POS_SCALE;
   }
 
   // ------------------------------------------------------------------------------ lobby events
@@ -389,7 +400,7 @@ export class GameSession {
         this.shots.fire(seq, this.predictor.pos, this.aim, this.drawnOthers, now);
         const r = this.gi.rules.radius + 12;
         const p = this.predictor.renderPos(this.inputClock.alpha);
-        this.hooks.effect("muzzle", p.x + Math.cos(this.aim) * r, p.y + Math.sin(this.aim) * r, playerHue(this.you!), this.aim);
+        this.hooks.effect("muzzle", p.x + Math.cos(this.aim) * r, p.y + Math.sin(this.aim) * r, this.colourOf(this.you!), this.aim);
       }
     }
     // The tick we are drawing the others at: the server judges this input's shots against it.
@@ -420,14 +431,17 @@ export class GameSession {
         const angle = angleFromQ(v[F.AIM]);
         const x = posFromQ(v[F.X]);
         const y = posFromQ(v[F.Y]);
-        projectiles.push({ id, x, y, angle, hue: playerHue(owner) });
+        // A shot carries its owner's seat, so it keeps their colour even after they leave.
+        const colour = this.hasSeat ? paletteColour(paletteSlot(v[F.SEAT], owner)) : this.colourOf(owner);
+        projectiles.push({ id, x, y, angle, colour });
         seen.add(id);
         if (!this.seenProjectiles.has(id) && owner !== this.you) {
           // Someone else's new shot: flash at its start, just off the barrel.
-          this.hooks.effect("muzzle", x - Math.cos(angle) * 4, y - Math.sin(angle) * 4, playerHue(owner), angle);
+          this.hooks.effect("muzzle", x - Math.cos(angle) * 4, y - Math.sin(angle) * 4, colour, angle);
         }
         continue;
       }
+      if (kind !== KIND_PLAYER) continue; // the round entity (round.ts), or a kind this client does not know
       if (id === this.you) continue;
       if (this.isArena && v[F.RESPAWN_OR_OWNER] !== 0) continue; // dead: waiting to respawn
       players.push({
@@ -438,7 +452,7 @@ export class GameSession {
         hp: this.isArena ? v[F.HP] : 0,
         maxHp: this.gi.maxHp,
         name: this.nameOf(id),
-        hue: playerHue(id),
+        colour: this.colourOf(id),
         me: false,
         hitFlash: this.flash(id, now),
       });
@@ -450,10 +464,10 @@ export class GameSession {
     const alpha = this.inputClock.alpha;
     const me = this.predictor.renderPos(alpha);
     if (this.isArena && this.you !== null) {
-      const hue = playerHue(this.you);
+      const colour = this.colourOf(this.you);
       const barrel = (a: number) => ({ x: me.x + Math.cos(a) * MUZZLE, y: me.y + Math.sin(a) * MUZZLE });
       for (const shot of this.shots.view(alpha, now, barrel)) {
-        projectiles.push({ id: -shot.seq, x: shot.x, y: shot.y, angle: shot.angle, hue });
+        projectiles.push({ id: -shot.seq, x: shot.x, y: shot.y, angle: shot.angle, colour });
       }
     }
     if (this.you !== null && row !== undefined && this.alive(row)) {
@@ -467,7 +481,7 @@ export class GameSession {
         hp: this.isArena ? row[F.HP] : 0,
         maxHp: this.gi.maxHp,
         name: this.nameOf(this.you),
-        hue: playerHue(this.you),
+        colour: this.colourOf(this.you),
         me: true,
         hitFlash: this.flash(this.you, now),
       });
@@ -498,7 +512,7 @@ export class GameSession {
       rows.push({
         id,
         name: this.nameOf(id),
-        hue: playerHue(id),
+        colour: this.colourOf(id),
         kills: this.isArena ? v[F.KILLS] : 0,
         deaths: this.isArena ? v[F.DEATHS] : 0,
         me: id === this.you,
@@ -509,7 +523,7 @@ export class GameSession {
     // Seated players whose entity has not arrived yet still belong on the board.
     for (const [id, name] of this.roster) {
       if (!seen.has(id)) {
-        rows.push({ id, name, hue: playerHue(id), kills: 0, deaths: 0, me: id === this.you, away: this.away.has(id), host: id === this.host });
+        rows.push({ id, name, colour: this.colourOf(id), kills: 0, deaths: 0, me: id === this.you, away: this.away.has(id), host: id === this.host });
       }
     }
     return rows.sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);

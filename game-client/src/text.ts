@@ -50,3 +50,13 @@ export function lobbyEventText(kind: number, name: string): string | null {
       return null;
   }
 }
+
+/** Said on the lobby screen when the invite link's fragment is not a lobby code (it was cleared). */
+export function badInviteText(raw: string): string {
+  return `The invite link ended in "#${raw}", which is not a lobby code (6 letters and digits, like K7QM2X). It was removed from the address bar.`;
+}
+
+/** Said on the lobby screen when the invite link's lobby does not exist (any more); the link was cleared. */
+export function unknownInviteText(code: string): string {
+  return `No lobby has the code ${code}: it may have closed, or the link is mistyped. It was removed from the address bar.`;
+}

@@ -133,7 +133,7 @@ test("render time advances smoothly with the local clock", () => {
 test("render time never steps back when the network's delay grows, even on a hitchy page", () => {
   // A short window so the clock's estimate of "now" moves within the test: the delay grows by
   // 300 ms at once (a congested link), which makes the target render time fall back by 300 ms.
-  const clock = new InterpClock({ window: 5 });
+  const clock = new InterpClock({ lagWindow: 5 });
   let server = 0;
   let local = 0;
   let prev = -Infinity;
@@ -154,4 +154,21 @@ test("render time never steps back when the network's delay grows, even on a hit
     prev = t;
   }
   assert.ok(slowed, "it caught up with the new delay by slowing down");
+});
+
+test("a server that skips ticks: the clock follows its time back and draws behind the newest snapshot again", () => {
+  // 30 snapshots/s, 50 ms of network; at 2 s the server stalls and skips 0.6 s of ticks, so its
+  // time falls 0.6 s behind ours for good.
+  const clock = new InterpClock();
+  let local = 0;
+  let newest = 0;
+  for (let frame = 0; frame < 6 * 60; frame++) {
+    local = frame / 60;
+    if (frame % 2 === 0) {
+      newest = local - (local >= 2 ? 0.6 : 0);
+      clock.onSnapshot(newest, local + 0.05);
+    }
+    const t = clock.renderTime(local);
+    if (local > 4.5) assert.ok(t <= newest, `at ${local.toFixed(2)} s drawing ${t.toFixed(3)}, past the newest ${newest.toFixed(3)}`);
+  }
 });

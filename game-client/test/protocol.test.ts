@@ -69,6 +69,21 @@ test("other client messages", () => {
   for (const [msg, want] of cases) assert.equal(hex(encodeClient(msg)), want, msg.type);
 });
 
+test("CreateLobby: the round settings are elements 5 and 6, and only when set", () => {
+  const base = { type: "createLobby", name: "x", game: "arena", maxPlayers: 8, public: true } as const;
+  // [2, "x", "arena", 8, true] unchanged without them (the test above has the same bytes).
+  assert.equal(hex(encodeClient(base)), "9502a178a56172656e6108c3");
+  // [2, "x", "arena", 8, true, 10, 300]
+  assert.equal(hex(encodeClient({ ...base, killGoal: 10, roundSeconds: 300 })), "9702a178a56172656e6108c30acd012c");
+  // Kill goal 1 alone: six elements.
+  assert.equal(hex(encodeClient({ ...base, killGoal: 1 })), "9602a178a56172656e6108c301");
+  // Round length alone: the kill goal goes out as the default to hold element 5.
+  assert.equal(hex(encodeClient({ ...base, roundSeconds: 60 })), "9702a178a56172656e6108c30a3c");
+  // Zeros (no goal, no clock) are sent, not dropped; values are clamped to u16.
+  assert.equal(hex(encodeClient({ ...base, killGoal: 0, roundSeconds: 0 })), "9702a178a56172656e6108c30000");
+  assert.equal(hex(encodeClient({ ...base, killGoal: -5, roundSeconds: 1e9 })), "9702a178a56172656e6108c300cdffff");
+});
+
 test("decodes Welcome, LobbyList, Chat, Error and Pong as the server encodes them", () => {
   assert.deepEqual(decodeServer(unhex(rust.welcome)), {
     type: "welcome",
