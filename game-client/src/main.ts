@@ -15,6 +15,7 @@ import { RoundHud } from "./round-ui";
 import { GameSession } from "./session";
 import { Sound } from "./sound";
 import { TouchSticks } from "./touch";
+import { FrameTrace, type TraceFrame } from "./trace";
 import { badInviteText, errorText, lobbyEventText, unknownInviteText } from "./text";
 
 const LOBBY_POLL_MS = 2000;
@@ -28,29 +29,6 @@ const seconds = (): number => performance.now() / 1000;
 /** What the lobby screen says when the lobby we were in no longer exists. */
 const GONE_RESTARTED = "The server restarted, and your lobby is gone with it. Quick play, or create a new lobby.";
 const GONE_CLOSED = "That lobby is gone: it closed while you were away. Quick play, or create a new lobby.";
-
-/** One frame as drawn, for the netcode test (window.__tickrelay.traced()). */
-interface TraceFrame {
-  t: number;
-  /** The movement keys held: dx, dy. */
-  held: [number, number];
-  /** Our player as drawn, and where prediction has it after the newest input. */
-  me: [number, number] | null;
-  pos: [number, number];
-  /** Prediction corrections so far, and the size of the last one. */
-  fixes: number;
-  fix: number;
-  /** Other players as drawn: [id, x, y]; our predicted shots as drawn: [seq, x, y]. */
-  others: Array<[number, number, number]>;
-  shots: Array<[number, number, number]>;
-  /** The server time the others were drawn at, and how far of it was extrapolated (s). */
-  at: number;
-  extrap: number;
-  /** Diagnostics: the newest snapshot's server time, the clock's delay and its guess of server now. */
-  newest: number;
-  delay: number;
-  serverNow: number;
-}
 
 class App {
   private readonly net: Net;
@@ -84,8 +62,8 @@ class App {
   private shakeAt = -10;
   private lastFrame = seconds();
   private lastRateLimitToast = 0;
-  /** With the test hook's trace() on: what each frame drew (bounded). */
-  private trace: TraceFrame[] | null = null;
+  /** What each frame drew, once the test hook's trace() starts it. */
+  private readonly trace = new FrameTrace();
   private readonly rates = { fps: 0, snapshots: 0, bytes: 0, frames: 0, lastSnapshots: 0, lastBytes: 0 };
 
   constructor() {
@@ -153,10 +131,8 @@ class App {
         return { mode: l.mode, scale: l.scale, offX: l.offX, offY: l.offY };
       },
       // Every frame's drawn positions from now on (for the netcode test), and the frames so far.
-      trace: (): void => {
-        this.trace = [];
-      },
-      traced: (): TraceFrame[] => this.trace ?? [],
+      trace: (): void => this.trace.start(),
+      traced: (): TraceFrame[] => this.trace.recorded(),
       ping: (): number => this.net.rtt.network,
     };
 
@@ -470,24 +446,7 @@ class App {
       s.predictor.decay(dt);
       const { players, projectiles } = s.view(now, s.spectating ? null : this.aimPoint());
       const me = players.find((p) => p.me);
-      if (this.trace !== null && this.trace.length < 20_000) {
-        const held = this.controls.direction();
-        this.trace.push({
-          t: now,
-          held: [held.dx, held.dy],
-          me: me === undefined ? null : [me.x, me.y],
-          pos: [s.predictor.pos.x, s.predictor.pos.y],
-          fixes: s.predictor.corrections,
-          fix: s.predictor.lastCorrection,
-          others: players.filter((p) => !p.me).map((p) => [p.id, p.x, p.y]),
-          shots: projectiles.filter((p) => p.id < 0).map((p) => [-p.id, p.x, p.y]),
-          at: s.lastRenderTime,
-          extrap: s.extrapolated,
-          newest: s.buffer.newest?.time ?? 0,
-          delay: s.clock.delay(),
-          serverNow: s.clock.serverNow(now),
-        });
-      }
+      this.trace.record(s, now, this.controls.direction(), players, projectiles);
       // Room for the sticks only where they show: a touch device, playing (not watching).
       this.renderer.touch = this.sticks.enabled && !s.spectating;
       const scene: Scene = {
