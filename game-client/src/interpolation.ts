@@ -215,10 +215,13 @@ export class InterpClock {
     const cur = this.current;
     const dt = this.lastLocal === undefined ? 0 : Math.max(0, local - this.lastLocal);
     this.lastLocal = local;
-    if (cur === undefined || target - cur > 0.25 || cur - target > 1) {
-      // Far behind (a long hitch): jump ahead. Far ahead (a clock estimate that moved a lot):
-      // start over. Both are rare; everything else is smooth.
+    if (cur === undefined || target - cur > 0.25) {
+      // Far behind (a long hitch): jump ahead.
       this.current = target;
+    } else if (cur - target > 1) {
+      // Far ahead: the server's time fell back (it skipped a long stall's ticks). Hold until it
+      // catches up, never going back: others stay where the newest snapshot has them meanwhile.
+      this.current = cur;
     } else {
       // Follow the local clock, and close the gap to the target over about half a second, but
       // never faster than 1.5x or slower than 0.5x real time: the picture speeds up or slows

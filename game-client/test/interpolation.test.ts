@@ -172,3 +172,21 @@ test("a server that skips ticks: the clock follows its time back and draws behin
     if (local > 4.5) assert.ok(t <= newest, `at ${local.toFixed(2)} s drawing ${t.toFixed(3)}, past the newest ${newest.toFixed(3)}`);
   }
 });
+
+test("a server that skips a long stall's ticks: render time holds, never steps back", () => {
+  // At 2 s the server skips 1.7 s of ticks: its time falls 1.7 s behind ours for good.
+  const clock = new InterpClock();
+  let prev = -Infinity;
+  let newest = 0;
+  for (let frame = 0; frame < 8 * 60; frame++) {
+    const local = frame / 60;
+    if (frame % 2 === 0) {
+      newest = local - (local >= 2 ? 1.7 : 0);
+      clock.onSnapshot(newest, local + 0.05);
+    }
+    const t = clock.renderTime(local);
+    assert.ok(t >= prev, `at ${local.toFixed(2)} s: ${t.toFixed(3)} after ${prev.toFixed(3)}`);
+    prev = t;
+    if (local > 6) assert.ok(t <= newest, `at ${local.toFixed(2)} s drawing ${t.toFixed(3)}, past the newest ${newest.toFixed(3)}`);
+  }
+});
