@@ -76,6 +76,7 @@ pub struct Metrics {
     pub decode_errors: ShardedCounter,
     pub inputs_dropped: ShardedCounter,
     pub stale_inputs: Counter,
+    pub inputs_overflowed: Counter,
     pub slow_client_kicks: Counter,
     pub rejected_connections: Counter,
     pub lobby_panics: Counter,
@@ -109,6 +110,7 @@ impl Metrics {
             decode_errors: ShardedCounter::default(),
             inputs_dropped: ShardedCounter::default(),
             stale_inputs: Counter::default(),
+            inputs_overflowed: Counter::default(),
             slow_client_kicks: Counter::default(),
             rejected_connections: Counter::default(),
             lobby_panics: Counter::default(),
@@ -190,6 +192,11 @@ impl Metrics {
             "stale_inputs",
             "Inputs ignored because their sequence number was not newer than one already taken",
             m.stale_inputs.clone(),
+        );
+        reg.register(
+            "inputs_overflowed",
+            "Inputs dropped because a burst was longer than the input buffer (the oldest waiting went)",
+            m.inputs_overflowed.clone(),
         );
         reg.register(
             "slow_client_kicks",

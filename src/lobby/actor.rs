@@ -410,6 +410,7 @@ fn report(m: &Metrics, s: &LobbyStats) {
     m.bytes_out.inc_by(s.bytes_sent);
     m.slow_client_kicks.inc_by(s.slow_kicks);
     m.stale_inputs.inc_by(s.stale_inputs);
+    m.inputs_overflowed.inc_by(s.overflowed_inputs);
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub struct InputQueue {
     /// Buttons pressed by any input since the last tick, so a quick tap is not lost.
     buttons_latch: u8,
     last_seq: u32,
+    /// Inputs pushed out by a burst longer than the buffer, since last taken.
+    overflowed: u32,
 }
 
 /// Why an input was not queued.
@@ -38,6 +40,7 @@ impl InputQueue {
         self.pending.push_back(input);
         while self.pending.len() > buffer.max(1) {
             self.pending.pop_front();
+            self.overflowed += 1;
         }
         Ok(())
     }
@@ -54,8 +57,14 @@ impl InputQueue {
             self.pending.push_back(input);
             while self.pending.len() > buffer.max(1) {
                 self.pending.pop_front();
+                self.overflowed += 1;
             }
         }
+    }
+
+    /// How many inputs a burst longer than the buffer pushed out since the last call.
+    pub fn take_overflowed(&mut self) -> u32 {
+        std::mem::take(&mut self.overflowed)
     }
 
     /// How many inputs wait.
@@ -127,6 +136,8 @@ mod tests {
         for seq in 1..=9 {
             q.push(inp(seq, 0), 3).unwrap();
         }
+        assert_eq!(q.take_overflowed(), 6, "counted, for the metric");
+        assert_eq!(q.take_overflowed(), 0);
         assert_eq!(q.next().map(|i| i.seq), Some(7));
         let mut latest = InputQueue::default();
         latest.push(inp(1, 0), 1).unwrap();

@@ -77,5 +77,7 @@ pub struct LobbyStats {
     pub frames_sent: u64,
     pub bytes_sent: u64,
     pub stale_inputs: u64,
+    /// Inputs pushed out of a full input buffer by a burst.
+    pub overflowed_inputs: u64,
     pub slow_kicks: u64,
 }

@@ -314,6 +314,11 @@ impl LobbyState {
         if m.inputs.push(input, buffer).is_err() {
             self.stats.stale_inputs += 1;
         }
+        // Under `Latest` the newest replacing the one waiting is the policy, not a loss.
+        let overflowed = m.inputs.take_overflowed();
+        if matches!(self.input_policy, InputPolicy::EachOnce { .. }) {
+            self.stats.overflowed_inputs += u64::from(overflowed);
+        }
     }
 
     /// Asks for a full snapshot at the next snapshot tick (a client whose mirror went wrong).
