@@ -52,7 +52,8 @@ pub enum InputPolicy {
     Latest,
     /// Every input is exactly one step of its player, as its client predicted it: one a tick,
     /// oldest first, up to `buffer` waiting (past that the oldest go); a tick with none is an
-    /// idle step, and a tick with more than `catch_up_above` waiting takes one extra.
+    /// idle step, and a tick with more than `catch_up_above` waiting takes one extra if the
+    /// player is owed a tick for it (one it idled or the lobby skipped, up to `buffer`).
     EachOnce {
         buffer: usize,
         catch_up_above: usize,

@@ -334,6 +334,7 @@ pub async fn run(lobby: SharedLobby) {
             let (ticks, after) = due(next, woke, dt);
             if ticks.skipped > 0 {
                 ctx.metrics.ticks_skipped.inc_by(u64::from(ticks.skipped));
+                lobby.borrow_mut().state.ticks_skipped(ticks.skipped);
             }
             next = after;
             let started = Instant::now();

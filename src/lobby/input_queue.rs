@@ -13,6 +13,10 @@ pub struct InputQueue {
     last_seq: u32,
     /// Inputs pushed out by a burst longer than the buffer, since last taken.
     overflowed: u32,
+    /// Ticks that passed without a step of this player (idle, or skipped by a lobby that fell
+    /// behind), up to a cap: what a burst of its inputs may later make up with catch-up steps. A
+    /// client sending faster than the ticks earns none, so catch-up never becomes a speed-up.
+    owed: u32,
 }
 
 /// Why an input was not queued.
@@ -82,6 +86,25 @@ impl InputQueue {
         Some(input)
     }
 
+    /// `ticks` ticks passed (run or skipped), at most `cap` owed in all.
+    pub fn earn(&mut self, ticks: u32, cap: u32) {
+        self.owed = self.owed.saturating_add(ticks).min(cap);
+    }
+
+    /// The next input, when a step is owed for it (a catch-up step); `None` otherwise.
+    pub fn next_owed(&mut self) -> Option<PlayerInput> {
+        if self.owed == 0 || self.pending.is_empty() {
+            return None;
+        }
+        self.owed -= 1;
+        self.next()
+    }
+
+    /// A step was taken for a tick: it no longer owes one.
+    pub fn stepped(&mut self) {
+        self.owed = self.owed.saturating_sub(1);
+    }
+
     /// The player's connection is gone: stand still from the next tick on, without moving the
     /// ack (a resumed client keeps counting from where the server is).
     pub fn stand_still(&mut self) {
@@ -128,6 +151,31 @@ mod tests {
         q.next();
         assert_eq!(q.push(inp(3, 0), 3), Err(Stale), "below the ack");
         assert!(q.push(inp(6, 0), 3).is_ok());
+    }
+
+    #[test]
+    fn catch_up_steps_spend_only_ticks_owed() {
+        let mut q = InputQueue::default();
+        // Three ticks pass idle, then a burst of five arrives.
+        q.earn(3, 8);
+        for seq in 1..=5 {
+            q.push(inp(seq, 0), 8).unwrap();
+        }
+        // A tick: one step for it, and one owed step per catch-up, three at most.
+        q.earn(1, 8);
+        assert_eq!(q.next().map(|i| i.seq), Some(1));
+        q.stepped();
+        let caught: Vec<u32> = std::iter::from_fn(|| q.next_owed().map(|i| i.seq)).collect();
+        assert_eq!(caught, vec![2, 3, 4], "three ticks owed, three made up");
+        // Nothing more is owed: the fifth waits for its own tick.
+        assert!(q.next_owed().is_none());
+        assert_eq!(q.len(), 1);
+        // Owed ticks are capped.
+        q.earn(100, 8);
+        q.push(inp(6, 0), 8).unwrap();
+        q.push(inp(7, 0), 8).unwrap();
+        assert_eq!(std::iter::from_fn(|| q.next_owed()).count(), 3);
+        assert_eq!(q.owed, 5);
     }
 
     #[test]

@@ -416,6 +416,17 @@ impl LobbyState {
 
     /// Advances one tick at `now` (time since the lobby started, on the caller's clock): inputs,
     /// step, table, fan-out, then the lobby's own housekeeping.
+    /// The lobby fell behind and skipped `ticks` ticks: each player is owed them, so the inputs
+    /// that piled up meanwhile are made up with catch-up steps rather than waiting in line.
+    pub fn ticks_skipped(&mut self, ticks: u32) {
+        if let InputPolicy::EachOnce { buffer, .. } = self.input_policy {
+            let cap = u32::try_from(buffer).unwrap_or(u32::MAX);
+            for (_, m) in self.members.iter_mut() {
+                m.inputs.earn(ticks, cap);
+            }
+        }
+    }
+
     pub fn tick(&mut self, now: Duration, sink: &mut impl Sink) {
         self.now = self.now.max(now);
         self.tick = Tick(self.tick.0.wrapping_add(1).max(1));
@@ -523,22 +534,33 @@ impl LobbyState {
 }
 
 /// One tick's input for player `p`. `Latest`: the newest, or the last one holds. `EachOnce`: the
-/// oldest waiting, and one more as a step of its own when a burst has piled up; with none the
-/// player idles, so no input is ever applied twice or skipped and its client's prediction holds.
+/// oldest waiting, and one more as a step of its own when a burst has piled up and the player is
+/// owed a tick for it (ticks it spent idle, or that the lobby skipped); with none the player
+/// idles. So no input is ever applied twice or skipped, its client's prediction holds, and a
+/// client that sends faster than the ticks gains latency, not speed.
 fn feed(game: &mut dyn Game, policy: InputPolicy, p: EntityId, inputs: &mut InputQueue) {
-    let Some(input) = inputs.next() else {
-        if matches!(policy, InputPolicy::EachOnce { .. }) {
-            game.idle(p);
+    let InputPolicy::EachOnce {
+        buffer,
+        catch_up_above,
+    } = policy
+    else {
+        if let Some(input) = inputs.next() {
+            game.apply_input(p, &input);
         }
         return;
     };
+    let cap = u32::try_from(buffer).unwrap_or(u32::MAX);
+    inputs.earn(1, cap);
+    let Some(input) = inputs.next() else {
+        game.idle(p);
+        return;
+    };
+    inputs.stepped();
     game.apply_input(p, &input);
-    if let InputPolicy::EachOnce { catch_up_above, .. } = policy {
-        if inputs.len() > catch_up_above {
+    if inputs.len() > catch_up_above {
+        if let Some(next) = inputs.next_owed() {
             game.catch_up(p);
-            if let Some(next) = inputs.next() {
-                game.apply_input(p, &next);
-            }
+            game.apply_input(p, &next);
         }
     }
 }
@@ -1110,6 +1132,10 @@ mod tests {
         // No input for a tick: the ack stays (the player idles; nothing is repeated).
         advance(&mut arena, &mut sink);
         assert_eq!(ack(&arena), 2);
+        // Four more idle ticks: the client stalled.
+        for _ in 0..4 {
+            advance(&mut arena, &mut sink);
+        }
         // A burst (what a stalled client sends when it recovers) drains two a tick down to the
         // catch-up bound, then one a tick: every input applied, none twice.
         for seq in 3..=9 {
@@ -1131,6 +1157,22 @@ mod tests {
             24,
             "23 (a catch-up step) and 24, of 23..=30 kept"
         );
+
+        // A client sending two inputs every tick gains latency, not speed: owed only the one idle
+        // tick before its first input, it takes one step a tick and one catch-up step in all.
+        let mut fast = LobbyState::new(settings(GameKind::Arena, 2));
+        let f = fast.join(s(1), "fay".into(), false, None).unwrap();
+        advance(&mut fast, &mut sink);
+        fast.take_stats();
+        for t in 0..20u32 {
+            fast.input(f.member, s(1), inp(2 * t + 1), &[]);
+            fast.input(f.member, s(1), inp(2 * t + 2), &[]);
+            advance(&mut fast, &mut sink);
+        }
+        let ack = fast.world().unwrap().get(f.player.unwrap()).unwrap().fields[2];
+        // The ack counts the inputs dropped from the full buffer too (they were the oldest).
+        let dropped = fast.take_stats().overflowed_inputs;
+        assert_eq!(ack as u64 - dropped, 21, "20 ticks + 1 owed: steps taken");
 
         let mut walkers = LobbyState::new(settings(GameKind::Walkers, 2));
         let w = walkers.join(s(1), "ann".into(), false, None).unwrap();
