@@ -47,15 +47,16 @@ export function serverBinary() {
 }
 
 /**
- * Starts `tickrelay --bind 127.0.0.1:0` serving dist/, and resolves once it prints its address.
+ * Starts `tickrelay --bind 127.0.0.1:PORT` (0: any free port) serving dist/, and resolves once it
+ * prints its address.
  * Returns { url, proc, log() } where log() is everything it wrote (for failure reports).
  */
-export function startServer(bin, { timeoutMs = 15000, env = {} } = {}) {
+export function startServer(bin, { timeoutMs = 15000, env = {}, port = 0 } = {}) {
   // A private copy of dist/: a `npm run build` elsewhere (it empties dist/ first) must not pull
   // the game out from under a running test.
   const copy = mkdtempSync(join(tmpdir(), "tickrelay-e2e-dist-"));
   cpSync(DIST, copy, { recursive: true });
-  const proc = spawn(bin, ["--bind", "127.0.0.1:0"], {
+  const proc = spawn(bin, ["--bind", `127.0.0.1:${port}`], {
     cwd: REPO, // so the default config/default.toml is read
     env: { ...process.env, TICKRELAY__SERVER__CLIENT_DIR: copy, TICKRELAY__SERVER__LOG: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

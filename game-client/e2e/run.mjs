@@ -308,6 +308,48 @@ test("a bad invite link is cleared from the address bar and explained", async ({
   assert(!unknown.invite, "the unknown lobby's invite is still shown");
 });
 
+test("after a server restart a player and a spectator are told the lobby is gone, one click from Quick play", async () => {
+  let restarting = await startServer(serverBinary());
+  try {
+    const url = restarting.url;
+    const p = await newPage(browser, url, { track: (q) => pages.push(["restart-player", q]) });
+    await setName(p, "pia");
+    const code = await createLobby(p, { name: "doomed", isPrivate: true });
+    const w = await newPage(browser, url, { track: (q) => pages.push(["restart-spectator", q]) });
+    await setName(w, "wes");
+    await w.fill("#join-code", code);
+    await w.click("#spectate-code-btn");
+    assert((await inGame(w)) === code, "the spectator is not watching the lobby");
+
+    // The same address, a new server: the lobby did not survive.
+    const port = Number(new URL(url).port);
+    await stopServer(restarting.proc);
+    restarting = await startServer(serverBinary(), { port });
+    for (const [who, page] of [["player", p], ["spectator", w]]) {
+      try {
+        await page.waitForFunction(
+          () => !document.getElementById("lobby-screen").hidden && document.getElementById("lobby-error").textContent.includes("server restarted"),
+          null,
+          { timeout: 20000 },
+        );
+      } catch {
+        throw new Error(`the ${who} was not told the server restarted: ${await describePage(page)}`);
+      }
+      const seen = await page.evaluate(() => ({
+        text: document.body.innerText,
+        quick: !document.getElementById("quick-play").hidden && !document.getElementById("quick-play").disabled,
+      }));
+      assert(!/seat expired/i.test(seen.text), `the ${who} was told its seat expired`);
+      assert(seen.quick, `the ${who} has no Quick play button to click`);
+    }
+    // One click: Quick play lands the player in a new lobby on the new server.
+    await p.click("#quick-play");
+    assert((await inGame(p)) !== code, "Quick play went back to the old code");
+  } finally {
+    await stopServer(restarting.proc);
+  }
+});
+
 // The netcode under a 75 +/- 15 ms link, as a player sees it: A strafes and fires while B walks;
 // A's page records what it drew each frame and netcode.mjs judges it. Once at full speed, once with
 // A's page CPU throttled 2x through the DevTools protocol (about 30 fps with hitches).
