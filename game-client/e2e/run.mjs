@@ -330,7 +330,7 @@ test("after a server restart a player and a spectator are told the lobby is gone
         await page.waitForFunction(
           () => !document.getElementById("lobby-screen").hidden && document.getElementById("lobby-error").textContent.includes("server restarted"),
           null,
-          { timeout: 20000 },
+          { timeout: 30000 }, // reconnect back-off, at most 5 s a try, while the new server starts
         );
       } catch {
         throw new Error(`the ${who} was not told the server restarted: ${await describePage(page)}`);
