@@ -10,18 +10,20 @@ export const NETSIM_ENV = {
   TICKRELAY__NETSIM__JITTER: "30ms",
 };
 
-/** Limits the judge holds the frames to (units). */
-export const LIMITS = { correction: 2, slide: 2, shotFromCentre: 30, backward: 0.01 };
+/** Limits the judge holds the frames to (units), and the least it must see to judge at all. */
+export const LIMITS = { correction: 2, slide: 2, shotFromCentre: 30, backward: 0.01, heldFrames: 10, walked: 40 };
 
 const dot = (p, d) => p[0] * d[0] + p[1] * d[1];
 
 /**
  * Judges A's trace. `dirA` is the direction A held, `bId`/`dirB` the other player and the direction
- * it walked. Returns { figures, failures } (failures empty when every limit held).
+ * it walked. Returns { figures, failures } (failures empty when every limit held); each failure is
+ * { own, message }, `own` when it is about A's own movement (what a server dropping A's inputs
+ * would cause), not the other player, the shots or the trace itself.
  */
 export function judge(frames, { dirA, bId, dirB }) {
   const failures = [];
-  const fail = (m) => failures.push(m);
+  const fail = (message, own = false) => failures.push({ own, message });
   const held = (f) => f.held[0] === dirA[0] && f.held[1] === dirA[1];
 
   // Own movement while the key is held: never a step back.
@@ -31,7 +33,14 @@ export function judge(frames, { dirA, bId, dirB }) {
     if (!held(p) || !held(q) || p.me === null || q.me === null) continue;
     worstBack = Math.min(worstBack, dot(q.me, dirA) - dot(p.me, dirA));
   }
-  if (worstBack < -LIMITS.backward) fail(`own movement stepped back ${(-worstBack).toFixed(2)} units while the key was held`);
+  if (worstBack < -LIMITS.backward) fail(`own movement stepped back ${(-worstBack).toFixed(2)} units while the key was held`, true);
+
+  // Enough to judge: frames with the key held, and A really walked (a page that sent nothing
+  // would show no step back, no correction and no slide).
+  const heldFrames = frames.filter((f) => held(f) && f.me !== null);
+  const walked = heldFrames.length < 2 ? 0 : dot(heldFrames[heldFrames.length - 1].me, dirA) - dot(heldFrames[0].me, dirA);
+  if (heldFrames.length < LIMITS.heldFrames) fail(`only ${heldFrames.length} frames drawn with the key held`);
+  if (walked < LIMITS.walked) fail(`A walked only ${walked.toFixed(1)} units while the key was held`);
 
   // Corrections: every time the predictor was corrected, by how much.
   let corrections = 0;
@@ -42,7 +51,7 @@ export function judge(frames, { dirA, bId, dirB }) {
       worstFix = Math.max(worstFix, frames[i].fix);
     }
   }
-  if (worstFix > LIMITS.correction) fail(`own position corrected by ${worstFix.toFixed(2)} units (${corrections} corrections)`);
+  if (worstFix > LIMITS.correction) fail(`own position corrected by ${worstFix.toFixed(2)} units (${corrections} corrections)`, true);
 
   // After the release: where the last input already on its way takes us, and nothing further.
   const first = frames.findIndex(held);
@@ -60,7 +69,7 @@ export function judge(frames, { dirA, bId, dirB }) {
     }
     const end = frames[frames.length - 1];
     if (end.me !== null) slide = Math.max(slide, Math.hypot(end.me[0] - rest[0], end.me[1] - rest[1]));
-    if (slide > LIMITS.slide) fail(`slid ${slide.toFixed(2)} units past where the release left us`);
+    if (slide > LIMITS.slide) fail(`slid ${slide.toFixed(2)} units past where the release left us`, true);
   }
 
   // The other player, as drawn here: never back along the way it walks.
@@ -79,6 +88,10 @@ export function judge(frames, { dirA, bId, dirB }) {
     prevB = at;
   }
   if (otherSeen === 0) fail("the other player was never drawn");
+  // And it was drawn moving (one drawn frozen would never step back either).
+  const seenB = frames.map((f) => f.others.find((o) => o[0] === bId)).filter((o) => o !== undefined);
+  const otherWalked = seenB.length < 2 ? 0 : dot([seenB[seenB.length - 1][1], seenB[seenB.length - 1][2]], dirB) - dot([seenB[0][1], seenB[0][2]], dirB);
+  if (otherWalked < LIMITS.walked) fail(`the other player was drawn walking only ${otherWalked.toFixed(1)} units`);
   if (otherBack < -LIMITS.backward) fail(`the other player stepped back ${(-otherBack).toFixed(2)} units as drawn`);
 
   // New shots: where each was first drawn, from our centre as drawn in that frame.
@@ -99,6 +112,8 @@ export function judge(frames, { dirA, bId, dirB }) {
     failures,
     figures: {
       frames: frames.length,
+      walked,
+      otherWalked,
       fps: seconds > 0 ? frames.length / seconds : 0,
       corrections,
       worstFix,
@@ -115,6 +130,7 @@ export function judge(frames, { dirA, bId, dirB }) {
 export function describe(label, f, pingMs) {
   return (
     `  ${label}: ${f.fps.toFixed(0)} fps, ping ${pingMs.toFixed(0)} ms, ${f.frames} frames; ` +
+    `A walked ${f.walked.toFixed(0)} u, B drawn walking ${f.otherWalked.toFixed(0)} u; ` +
     `own: ${f.corrections} corrections (largest ${f.worstFix.toFixed(2)} u), step back ${f.worstBack.toFixed(2)} u, ` +
     `slide after release ${f.slide?.toFixed(2) ?? "?"} u; other: step back ${f.otherBack.toFixed(2)} u; ` +
     `${f.shots} shots, first drawn at most ${f.shotFromCentre.toFixed(1)} u from our centre`

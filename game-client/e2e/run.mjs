@@ -374,12 +374,12 @@ for (const throttle of [1, 2]) {
     const cdp = await a.context().newCDPSession(a);
     await cdp.send("Emulation.setCPUThrottlingRate", { rate: throttle });
 
-    // The server's own stalls are not the client's netcode: a window in which the server skipped
-    // ticks, or a burst of inputs overflowed its buffer, is measured again, at most three times.
-    // (Here the server shares two cores with Chromium, whose CPU throttling burns real CPU to slow
-    // a page; the whole machine was seen to stall for up to 1.8 s, and the inputs that piled up
-    // meanwhile then arrive at once, more than the server's 8-input buffer holds.) A failure in a
-    // window where the server kept up and took every input is a failure at once.
+    // The server's own stalls are not the client's netcode. A stalled server reads the inputs
+    // that piled up meanwhile all at once, and drops those past its buffer (8): the client is then
+    // corrected, rightly. So a window whose only failures are about A's own movement, in which the
+    // server dropped inputs, is measured again, at most three times. (Here the server shares two
+    // cores with Chromium, whose CPU throttling burns real CPU to slow a page; the whole machine
+    // was seen to stall for up to 1.8 s.) Every other failure fails at once.
     const counters = async () => {
       const m = await (await fetch(`${url}/metrics`)).text();
       const read = (name) => Number(new RegExp(`^tickrelay_${name}(?:_total)? (\\d+)`, "m").exec(m)?.[1] ?? NaN);
@@ -395,8 +395,9 @@ for (const throttle of [1, 2]) {
       console.log(`${describe(how, r.figures, r.ping)}${server}`);
       if (r.failures.length === 0) break;
       writeFileSync(join(ARTIFACTS, `netcode-${throttle}x-${attempt}.json`), JSON.stringify(r.trace));
-      if (server !== "" && attempt < 3) continue;
-      assert(false, r.failures.join("; "));
+      const excused = overflowed > 0 && r.failures.every((f) => f.own);
+      if (excused && attempt < 3) continue;
+      assert(false, r.failures.map((f) => f.message).join("; "));
     }
     await a.context().close();
     await b.context().close();

@@ -404,7 +404,10 @@ export class GameSession {
       }
     }
     // The tick we are drawing the others at: the server judges this input's shots against it.
-    const viewTick = Math.max(0, Math.round(this.lastRenderTime * this.tickRate));
+    // Past the newest snapshot (a late one, or a clock holding after the server skipped ticks)
+    // players are drawn where the newest has them, so that is the tick we see.
+    const newest = this.buffer.newest?.time ?? this.lastRenderTime;
+    const viewTick = Math.max(0, Math.round(Math.min(this.lastRenderTime, newest) * this.tickRate));
     return { seq, dx, dy, aim: this.aim, buttons: fire ? BUTTON_FIRE : 0, viewTick };
   }
 

@@ -93,10 +93,23 @@ test("each input is one predicted step; between rounds nothing moves", () => {
 
 test("an input says which tick the others were drawn at", () => {
   const s = new GameSession(joined([round(false), player(ME, 100, 900)]), 0, hooks());
-  s.view(0.5, null);
-  const i = s.makeInput(1, 0, 0, false, { x: 0, y: 0 }, 0.5);
+  for (let t = 11; t <= 40; t++) s.onSnapshot(full(t, [round(false), player(ME, 100, 900)]), t / 30);
+  s.view(40 / 30, null);
+  const i = s.makeInput(1, 0, 0, false, { x: 0, y: 0 }, 40 / 30);
+  // Drawn about 100 ms behind the newest snapshot, inside the data.
+  assert.ok(s.lastRenderTime * 30 < 40, `render ${s.lastRenderTime}`);
   assert.equal(i.viewTick, Math.round(s.lastRenderTime * 30));
-  assert.ok((i.viewTick ?? 0) > 0);
+  assert.ok((i.viewTick ?? 0) > 30);
+});
+
+test("past the newest snapshot the view tick is the newest's: that is what the others are drawn at", () => {
+  const s = new GameSession(joined([round(false), player(ME, 100, 900)]), 0, hooks());
+  s.view(0.2, null);
+  s.view(3, null); // no snapshot for seconds: the render clock runs on past the data
+  const newest = s.buffer.newest!;
+  assert.ok(s.lastRenderTime * 30 > newest.tick + 5, `render ${s.lastRenderTime}, newest ${newest.time}`);
+  const i = s.makeInput(1, 0, 0, false, { x: 0, y: 0 }, 3);
+  assert.equal(i.viewTick, newest.tick);
 });
 
 test("a shot is drawn at our barrel at once, fires every 8 steps, and its server copy is not drawn twice", () => {

@@ -273,7 +273,8 @@ where
 /// A lobby that wakes late runs the missed ticks at once, up to this many: a short stall (a busy
 /// shard, a page fault) costs the game no time. Past that the rest are skipped: a lobby that
 /// cannot keep up slows its world down rather than piling bursts onto a shard that is already
-/// behind. Inputs are not lost either way: a skipped tick takes none, they wait in their queues.
+/// behind. A skipped tick takes no inputs: they wait in their queues (up to the buffer, 8 in arena),
+/// and each player is owed the skipped ticks, so what waits is made up with catch-up steps.
 const MAX_CATCH_UP: u32 = 2;
 
 /// What a wake-up at `now` owes for the tick that was due at `next`.

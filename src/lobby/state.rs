@@ -414,8 +414,6 @@ impl LobbyState {
         self.broadcasts.push(frame);
     }
 
-    /// Advances one tick at `now` (time since the lobby started, on the caller's clock): inputs,
-    /// step, table, fan-out, then the lobby's own housekeeping.
     /// The lobby fell behind and skipped `ticks` ticks: each player is owed them, so the inputs
     /// that piled up meanwhile are made up with catch-up steps rather than waiting in line.
     pub fn ticks_skipped(&mut self, ticks: u32) {
@@ -427,6 +425,8 @@ impl LobbyState {
         }
     }
 
+    /// Advances one tick at `now` (time since the lobby started, on the caller's clock): inputs,
+    /// step, table, fan-out, then the lobby's own housekeeping.
     pub fn tick(&mut self, now: Duration, sink: &mut impl Sink) {
         self.now = self.now.max(now);
         self.tick = Tick(self.tick.0.wrapping_add(1).max(1));
