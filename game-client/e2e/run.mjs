@@ -418,16 +418,28 @@ async function netcodeWindow(a, b, aId, bId, throttle) {
     const v = window.__tickrelay.view();
     return { scale: v.scale, x0: r.left + v.offX, y0: r.top + v.offY };
   });
-  // A point 150 units away, turned from "straight away from B" until it lies on the arena itself
-  // (not under the scoreboard or a button): a press there is a trigger pull.
+  // Where to aim: the direction nearest "straight away from B" whose shot has open arena ahead (no
+  // wall or pillar in its first 150 units, so it is drawn for a while) and whose aim point lies on
+  // the canvas itself (not under the chat or a button), so a press there is a trigger pull.
   let aimAt = null;
-  for (const turn of [0, 0.5, -0.5, 1, -1, 1.5, -1.5]) {
-    const x = v.x0 + (startA.x + Math.cos(away + turn) * 150) * v.scale;
-    const y = v.y0 + (startA.y + Math.sin(away + turn) * 150) * v.scale;
-    if (await a.evaluate(([x, y]) => document.elementFromPoint(x, y)?.id === "canvas", [x, y])) {
-      aimAt = { x, y };
-      break;
+  const turns = [0];
+  for (let k = 1; k <= 8; k++) turns.push((k * Math.PI) / 8, (-k * Math.PI) / 8);
+  for (const reach of [150, 300]) {
+    for (const turn of turns) {
+      const [cx, cy] = [Math.cos(away + turn), Math.sin(away + turn)];
+      let open = true;
+      for (let d = 20; d <= 150 && open; d += 10) {
+        const [x, y] = [startA.x + cx * d, startA.y + cy * d];
+        open = x > 10 && x < WORLD.w - 10 && y > 10 && y < WORLD.h - 10 && PILLARS.every(([px, py, r]) => Math.hypot(x - px, y - py) > r + 6);
+      }
+      const x = v.x0 + (startA.x + cx * reach) * v.scale;
+      const y = v.y0 + (startA.y + cy * reach) * v.scale;
+      if (open && (await a.evaluate(([x, y]) => document.elementFromPoint(x, y)?.id === "canvas", [x, y]))) {
+        aimAt = { x, y };
+        break;
+      }
     }
+    if (aimAt !== null) break;
   }
   assert(aimAt !== null, `nowhere to aim at around A at ${fmt(startA)}`);
   await a.mouse.move(aimAt.x, aimAt.y);
