@@ -3,7 +3,7 @@
 
 use super::ids::LobbyId;
 use super::messages::{ClientMsg, CreateLobby, Hello, LobbyRef, PlayerInput};
-use super::seq::{opt, req, skip_rest};
+use super::seq::{message_type, opt, req, skip_rest};
 use super::MAX_EARLIER_INPUTS;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
@@ -158,10 +158,7 @@ impl<'de> Deserialize<'de> for ClientMsg {
                 f.write_str("a message array [type, ...]")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ClientMsg, A::Error> {
-                // Read wide so any unknown number, not just one that fits a u8, is "unknown type".
-                let wide: u64 = req(&mut seq, "type")?;
-                let tag = u8::try_from(wide)
-                    .map_err(|_| de::Error::custom(format_args!("unknown message type {wide}")))?;
+                let tag = message_type(&mut seq)?;
                 let msg = match tag {
                     ClientMsg::HELLO => ClientMsg::Hello(Hello {
                         version: req(&mut seq, "version")?,

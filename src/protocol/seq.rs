@@ -12,6 +12,13 @@ pub(super) fn req<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(
         .ok_or_else(|| de::Error::custom(format_args!("missing field `{field}`")))
 }
 
+/// Reads a message's type tag. It is read wide, so any unknown number, not just one that fits a
+/// u8, is "unknown type".
+pub(super) fn message_type<'de, A: SeqAccess<'de>>(seq: &mut A) -> Result<u8, A::Error> {
+    let wide: u64 = req(seq, "type")?;
+    u8::try_from(wide).map_err(|_| de::Error::custom(format_args!("unknown message type {wide}")))
+}
+
 /// Reads an optional trailing element: absent and nil both mean `None`.
 pub(super) fn opt<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(
     seq: &mut A,

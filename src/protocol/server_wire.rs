@@ -2,7 +2,7 @@
 //! the bots and tests read them).
 
 use super::messages::{ChatRole, ClientLimits, JoinedInfo, LobbyEventKind, ServerMsg};
-use super::seq::{req, skip_rest};
+use super::seq::{message_type, req, skip_rest};
 use super::snapshot::{snapshot_fields, SnapshotMsg};
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
@@ -118,10 +118,7 @@ impl<'de> Deserialize<'de> for ServerMsg {
                 f.write_str("a message array [type, ...]")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ServerMsg, A::Error> {
-                // Read wide so any unknown number, not just one that fits a u8, is "unknown type".
-                let wide: u64 = req(&mut seq, "type")?;
-                let tag = u8::try_from(wide)
-                    .map_err(|_| de::Error::custom(format_args!("unknown message type {wide}")))?;
+                let tag = message_type(&mut seq)?;
                 let msg = match tag {
                     ServerMsg::WELCOME => ServerMsg::Welcome {
                         version: req(&mut seq, "version")?,

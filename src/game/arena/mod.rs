@@ -228,20 +228,24 @@ impl Arena {
         for i in 0..self.players.len() {
             let p = &self.players[i];
             if p.respawn_at != 0 && p.respawn_at <= self.tick {
-                let pos = self.spawn_point();
-                let max_hp = self.rules.max_hp;
-                let p = &mut self.players[i];
-                p.pos = pos;
-                p.hp = max_hp;
-                p.respawn_at = 0;
-                p.fire_wait = 0;
+                self.revive(i);
                 events.push(GameEvent {
                     kind: EVENT_RESPAWN,
-                    a: p.id.0,
+                    a: self.players[i].id.0,
                     b: 0,
                 });
             }
         }
+    }
+
+    /// Player `i` back in play: at a spawn point, full health, ready to fire.
+    fn revive(&mut self, i: usize) {
+        let pos = self.spawn_point();
+        let p = &mut self.players[i];
+        p.pos = pos;
+        p.hp = self.rules.max_hp;
+        p.respawn_at = 0;
+        p.fire_wait = 0;
     }
 
     /// Everyone back, scores reset, shots gone: a new round from `tick`.
@@ -250,15 +254,10 @@ impl Arena {
         self.shots.clear();
         self.rewind.clear();
         for i in 0..self.players.len() {
-            let pos = self.spawn_point();
-            let max_hp = self.rules.max_hp;
+            self.revive(i);
             let p = &mut self.players[i];
-            p.pos = pos;
-            p.hp = max_hp;
             p.kills = 0;
             p.deaths = 0;
-            p.respawn_at = 0;
-            p.fire_wait = 0;
         }
         self.round.start(tick);
     }
