@@ -6,10 +6,15 @@ CARGO ?= cargo
 NPM ?= npm
 CLIENT := game-client
 
-.PHONY: run test lint rust-test client client-test e2e bench fuzz autobahn clean
+.PHONY: run cluster test lint rust-test client client-test e2e bench fuzz autobahn clean
 
 run: client
 	$(CARGO) run --release --bin tickrelay -- --config config/default.toml
+
+# Three nodes on 127.0.0.1:8081-8083 sharing a throwaway redis-server on :6390 (README "Running a
+# cluster"); Ctrl-C stops them all. REDIS_PORT=, BASE_PORT= to move them.
+cluster: client
+	CARGO="$(CARGO)" bash scripts/cluster.sh
 
 test: lint rust-test client-test e2e
 

@@ -16,6 +16,8 @@ pub struct Config {
     pub lobby: LobbyConfig,
     pub limits: Limits,
     pub netsim: NetSim,
+    pub cluster: crate::cluster::ClusterConfig,
+    pub admin: crate::cluster::AdminConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -276,6 +278,9 @@ impl Config {
                 "netsim.drop",
                 format!("must be 0.0..=1.0, got {}", self.netsim.drop),
             );
+        }
+        if let Some((key, problem)) = self.cluster.problem() {
+            return bad(key, problem);
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 
 pub mod bots;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod game;
 pub mod lobby;

@@ -80,6 +80,11 @@ pub struct Metrics {
     pub slow_client_kicks: Counter,
     pub rejected_connections: Counter,
     pub lobby_panics: Counter,
+    pub directory_seconds: Histogram,
+    pub heartbeat_failures: Counter,
+    pub redirects_issued: Counter,
+    pub redirects_followed: Counter,
+    pub tickets_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -114,6 +119,12 @@ impl Metrics {
             slow_client_kicks: Counter::default(),
             rejected_connections: Counter::default(),
             lobby_panics: Counter::default(),
+            // 100 us .. ~400 ms: a directory round trip on a LAN is well under a millisecond.
+            directory_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 13)),
+            heartbeat_failures: Counter::default(),
+            redirects_issued: Counter::default(),
+            redirects_followed: Counter::default(),
+            tickets_refused: Counter::default(),
             registry: Registry::default(),
         };
         let reg = &mut registry;
@@ -133,6 +144,31 @@ impl Metrics {
             m.ticks_skipped.clone(),
         );
         reg.register("lobbies", "Lobbies open", m.lobbies.clone());
+        reg.register(
+            "directory_round_trip_seconds",
+            "Time one cluster directory request took (Redis), heartbeats included",
+            m.directory_seconds.clone(),
+        );
+        reg.register(
+            "heartbeat_failures",
+            "Cluster heartbeats that could not reach the directory",
+            m.heartbeat_failures.clone(),
+        );
+        reg.register(
+            "redirects_issued",
+            "Clients sent to another cluster node (Redirect)",
+            m.redirects_issued.clone(),
+        );
+        reg.register(
+            "redirects_followed",
+            "Clients that arrived here with a seat ticket another node issued, and took the seat",
+            m.redirects_followed.clone(),
+        );
+        reg.register(
+            "tickets_refused",
+            "Seat tickets refused: forged, expired, used twice or for a lobby not here",
+            m.tickets_refused.clone(),
+        );
         reg.register(
             "players",
             "Players seated in lobbies (connected or holding a seat)",

@@ -413,6 +413,7 @@ fn examples() -> Vec<Example> {
                 game: "arena".into(),
                 players: 3,
                 max_players: 8,
+                url: None,
             }]),
         ),
         server(
@@ -580,6 +581,7 @@ fn every_message_gets_an_example() {
         ClientMsg::Ping { .. } => "Ping",
         ClientMsg::RestartRound => "RestartRound",
         ClientMsg::Resync => "Resync",
+        ClientMsg::Redeem { .. } => "Redeem",
     };
     let server_name = |m: &ServerMsg| match m {
         ServerMsg::Welcome { .. } => "Welcome",
@@ -592,6 +594,7 @@ fn every_message_gets_an_example() {
         ServerMsg::Error { .. } => "Error",
         ServerMsg::Left { .. } => "Left",
         ServerMsg::Roster { .. } => "Roster",
+        ServerMsg::Redirect { .. } => "Redirect",
     };
     let mut c = BTreeSet::new();
     let mut s = BTreeSet::new();
@@ -791,6 +794,7 @@ fn the_http_lobby_list_example_is_what_the_server_serializes() {
         game: "arena".into(),
         players: 3,
         max_players: 8,
+        url: None,
     }];
     assert_eq!(shown, serde_json::to_value(&list).unwrap());
 }

@@ -11,8 +11,9 @@ use crate::metrics::Metrics;
 use crate::protocol::{ErrorCode, LobbyId, LobbySummary, Tick};
 use crate::snapshot::EntityTable;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +58,7 @@ impl LobbyShared {
             game: self.game.name().to_owned(),
             players: self.players.load(Ordering::Relaxed),
             max_players: self.max_players,
+            url: None,
         }
     }
 
@@ -71,6 +73,10 @@ pub enum RegistryError {
     LobbyLimit(usize),
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("this server is draining: it opens no new lobbies")]
+    Draining,
+    #[error("that join code or lobby id is taken")]
+    Taken,
     #[error("max players must be 1..={0}")]
     BadMaxPlayers(u16),
 }
@@ -79,7 +85,8 @@ impl RegistryError {
     pub fn code(&self) -> ErrorCode {
         match self {
             RegistryError::LobbyLimit(_) => ErrorCode::LobbyLimit,
-            RegistryError::ShuttingDown => ErrorCode::ShuttingDown,
+            RegistryError::ShuttingDown | RegistryError::Draining => ErrorCode::ShuttingDown,
+            RegistryError::Taken => ErrorCode::Overloaded,
             RegistryError::BadMaxPlayers(_) => ErrorCode::BadRequest,
         }
     }
@@ -107,6 +114,10 @@ pub struct Registry {
     host: Arc<dyn Host>,
     next_id: AtomicU32,
     rng: Mutex<fastrand::Rng>,
+    /// Set once when the node is a cluster node: closed lobbies leave the shared directory too.
+    cluster: OnceLock<Arc<crate::cluster::Cluster>>,
+    /// No new lobbies here (the node is draining).
+    draining: AtomicBool,
 }
 
 impl Registry {
@@ -124,7 +135,62 @@ impl Registry {
             host,
             next_id: AtomicU32::new(1),
             rng: Mutex::new(fastrand::Rng::new()),
+            cluster: OnceLock::new(),
+            draining: AtomicBool::new(false),
         })
+    }
+
+    /// Makes this registry a cluster node's: its lobbies are listed with the node's URL and
+    /// withdrawn from the shared directory when they close.
+    pub fn set_cluster(&self, cluster: Arc<crate::cluster::Cluster>) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.cluster.get()
+    }
+
+    /// From now on no new lobby opens here.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+        if let Some(c) = self.cluster.get() {
+            c.set_draining();
+        }
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Every open lobby (the heartbeat publishes them all).
+    pub fn all(&self) -> Vec<Arc<LobbyShared>> {
+        self.lock().lobbies.values().cloned().collect()
+    }
+
+    /// Players seated in this node's lobbies.
+    pub fn player_total(&self) -> usize {
+        self.lock()
+            .lobbies
+            .values()
+            .map(|l| usize::from(l.players.load(Ordering::Relaxed)))
+            .sum()
+    }
+
+    /// `max_players` as a request gives it (0: the configured default), checked.
+    pub fn max_players_for(&self, requested: u16) -> Result<u16, RegistryError> {
+        let cfg = &self.config.lobby;
+        match requested {
+            0 => Ok(cfg.default_max_players),
+            n if n <= cfg.max_players => Ok(n),
+            _ => Err(RegistryError::BadMaxPlayers(cfg.max_players)),
+        }
+    }
+
+    /// A fresh random lobby id and join code for a cluster node to claim before it creates the
+    /// lobby (ids from a per-node counter would collide across nodes).
+    pub fn fresh_identity(&self) -> (LobbyId, String) {
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        (LobbyId(rng.u32(1..)), generate_code(&mut rng))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -141,26 +207,65 @@ impl Registry {
         public: bool,
         rounds: Rounds,
     ) -> Result<LobbyHandle, RegistryError> {
+        self.create_as(name, game, max_players, public, rounds, None)
+    }
+
+    /// Whether a new lobby may open here now (not shutting down or draining, under the limit).
+    pub fn can_open(&self) -> Result<(), RegistryError> {
         if self.shutdown.is_cancelled() {
             return Err(RegistryError::ShuttingDown);
         }
+        if self.is_draining() {
+            return Err(RegistryError::Draining);
+        }
+        let max = self.config.lobby.max_lobbies;
+        if self.lock().lobbies.len() >= max {
+            return Err(RegistryError::LobbyLimit(max));
+        }
+        Ok(())
+    }
+
+    /// [`Registry::create`] with the id and code given (`identity`: claimed in the cluster's
+    /// directory first) or chosen here (`None`).
+    pub fn create_as(
+        &self,
+        name: String,
+        game: GameKind,
+        max_players: u16,
+        public: bool,
+        rounds: Rounds,
+        identity: Option<(LobbyId, String)>,
+    ) -> Result<LobbyHandle, RegistryError> {
+        if self.shutdown.is_cancelled() {
+            return Err(RegistryError::ShuttingDown);
+        }
+        if self.is_draining() {
+            return Err(RegistryError::Draining);
+        }
         let cfg = &self.config;
-        let max_players = match max_players {
-            0 => cfg.lobby.default_max_players,
-            n if n <= cfg.lobby.max_players => n,
-            _ => return Err(RegistryError::BadMaxPlayers(cfg.lobby.max_players)),
-        };
-        let id = LobbyId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let max_players = self.max_players_for(max_players)?;
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         let seed = rng.u64(..);
         let mut inner = self.lock();
         if inner.lobbies.len() >= cfg.lobby.max_lobbies {
             return Err(RegistryError::LobbyLimit(cfg.lobby.max_lobbies));
         }
-        let code = loop {
-            let c = generate_code(&mut rng);
-            if !inner.by_code.contains_key(&c) {
-                break c;
+        let (id, code) = match identity {
+            Some((id, code)) => {
+                if inner.lobbies.contains_key(&id) || inner.by_code.contains_key(&code) {
+                    return Err(RegistryError::Taken);
+                }
+                (id, code)
+            }
+            None => {
+                let id = LobbyId(self.next_id.fetch_add(1, Ordering::Relaxed));
+                let code = loop {
+                    let c = generate_code(&mut rng);
+                    if !inner.by_code.contains_key(&c) {
+                        break c;
+                    }
+                };
+                (id, code)
             }
         };
         drop(rng);
@@ -230,6 +335,11 @@ impl Registry {
             .filter(|l| l.public && game.is_none_or(|g| l.game == g))
             .map(|l| l.summary())
             .collect();
+        if let Some(c) = self.cluster.get() {
+            for l in &mut list {
+                l.url = Some(c.url().to_owned());
+            }
+        }
         list.sort_by(|a, b| b.players.cmp(&a.players).then(a.id.cmp(&b.id)));
         list.truncate(MAX_LISTED);
         list
@@ -298,6 +408,10 @@ impl Directory for Registry {
             inner.by_code.remove(&l.code);
             inner.tokens.retain(|_, v| *v != id);
             self.metrics.lobbies.dec();
+            drop(inner);
+            if let Some(c) = self.cluster.get() {
+                c.withdraw(c.listing(&l));
+            }
         }
     }
 }

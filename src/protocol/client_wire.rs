@@ -3,7 +3,7 @@
 
 use super::ids::LobbyId;
 use super::messages::{ClientMsg, CreateLobby, Hello, LobbyRef, PlayerInput};
-use super::seq::{message_type, opt, req, skip_rest};
+use super::seq::{message_type, opt, req, skip_rest, Bin, BinBuf};
 use super::MAX_EARLIER_INPUTS;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
@@ -145,6 +145,12 @@ impl Serialize for ClientMsg {
                 t.serialize_element(&tag)?;
                 t.end()
             }
+            ClientMsg::Redeem { ticket } => {
+                let mut t = s.serialize_tuple(2)?;
+                t.serialize_element(&Self::REDEEM)?;
+                t.serialize_element(&Bin(ticket))?;
+                t.end()
+            }
         }
     }
 }
@@ -194,6 +200,9 @@ impl<'de> Deserialize<'de> for ClientMsg {
                     },
                     ClientMsg::RESTART_ROUND => ClientMsg::RestartRound,
                     ClientMsg::RESYNC => ClientMsg::Resync,
+                    ClientMsg::REDEEM => ClientMsg::Redeem {
+                        ticket: req::<BinBuf, _>(&mut seq, "ticket")?.0,
+                    },
                     other => {
                         return Err(de::Error::custom(format_args!(
                             "unknown message type {other}"

@@ -34,6 +34,11 @@ pub enum ErrorCode {
     UnknownMessage = 14,
     /// The lobby is overloaded and dropped the request; try again.
     Overloaded = 15,
+    /// A cluster node cannot reach the directory other nodes share: lobbies elsewhere cannot be
+    /// found or joined from here until it can (this node's own lobbies still can).
+    ClusterUnavailable = 16,
+    /// A seat ticket was forged, expired, already used, or is for a lobby not on this node.
+    TicketRefused = 17,
 }
 
 impl ErrorCode {
@@ -59,6 +64,8 @@ impl ErrorCode {
             13 => BadInput,
             14 => UnknownMessage,
             15 => Overloaded,
+            16 => ClusterUnavailable,
+            17 => TicketRefused,
             _ => return None,
         })
     }
@@ -168,7 +175,8 @@ mod tests {
             }
         }
         assert_eq!(ErrorCode::from_u16(15), Some(ErrorCode::Overloaded));
-        assert_eq!(ErrorCode::from_u16(16), None);
+        assert_eq!(ErrorCode::from_u16(17), Some(ErrorCode::TicketRefused));
+        assert_eq!(ErrorCode::from_u16(18), None);
     }
 
     #[test]

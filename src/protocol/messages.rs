@@ -80,6 +80,10 @@ pub enum ClientMsg {
     RestartRound,
     /// "My mirror went wrong": the next snapshot to this client is a full one.
     Resync,
+    /// Takes the seat a `Redirect` reserved on this node: the ticket exactly as it came.
+    Redeem {
+        ticket: Vec<u8>,
+    },
 }
 
 impl ClientMsg {
@@ -103,6 +107,7 @@ impl ClientMsg {
     pub const PING: u8 = 9;
     pub const RESTART_ROUND: u8 = 10;
     pub const RESYNC: u8 = 11;
+    pub const REDEEM: u8 = 12;
 
     /// A short name for logs and metrics labels.
     pub fn kind(&self) -> &'static str {
@@ -119,6 +124,7 @@ impl ClientMsg {
             ClientMsg::Ping { .. } => "ping",
             ClientMsg::RestartRound => "restart_round",
             ClientMsg::Resync => "resync",
+            ClientMsg::Redeem { .. } => "redeem",
         }
     }
 }
@@ -132,6 +138,10 @@ pub struct LobbySummary {
     pub game: String,
     pub players: u16,
     pub max_players: u16,
+    /// The WebSocket URL of the node the lobby runs on (in a cluster; nil on a single server).
+    /// Appended in protocol version 1's cluster additions: a longer array reads the same.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// A seated player: id and display name.
@@ -301,6 +311,40 @@ pub enum ServerMsg {
         host: Option<PlayerId>,
         roster: Vec<RosterEntry>,
     },
+    /// What you asked for is on another node of the cluster: connect to `url`, say `Hello`
+    /// again, then do what `then` says. Only a cluster node sends it.
+    Redirect {
+        url: String,
+        then: RedirectThen,
+        /// The lobby the ticket is for (0 when `then` is not `Redeem`).
+        lobby: LobbyId,
+        /// A seat ticket for `Redeem` there (empty when `then` is not `Redeem`).
+        ticket: Vec<u8>,
+    },
+}
+
+/// What a client does on the node a `Redirect` names, after its `Hello`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RedirectThen {
+    /// Send `Redeem` with the ticket: it joins, spectates or quick-joins as you asked.
+    Redeem = 0,
+    /// Send the same request (`CreateLobby` or `QuickJoin`) again there: this node opens no
+    /// lobby now (it is draining or at its limit).
+    Retry = 1,
+    /// Your reconnect token's seat is there: put the token in that `Hello`.
+    Resume = 2,
+}
+
+impl RedirectThen {
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => RedirectThen::Redeem,
+            1 => RedirectThen::Retry,
+            2 => RedirectThen::Resume,
+            _ => return None,
+        })
+    }
 }
 
 impl ServerMsg {
@@ -314,6 +358,7 @@ impl ServerMsg {
     pub const ERROR: u8 = 7;
     pub const LEFT: u8 = 8;
     pub const ROSTER: u8 = 9;
+    pub const REDIRECT: u8 = 10;
 
     pub fn error(code: super::ErrorCode, message: impl Into<String>) -> Self {
         ServerMsg::Error {

@@ -19,7 +19,7 @@ pub use frame::{Frame, FrameBuf, MAX_HEADER};
 pub use ids::{EntityId, LobbyId, PlayerId, SessionId, Tick};
 pub use messages::{
     ChatRole, ClientLimits, ClientMsg, CreateLobby, GameEvent, Hello, JoinedInfo, LobbyEventKind,
-    LobbyRef, LobbySummary, PlayerInput, RosterEntry, ServerMsg, SnapshotBody,
+    LobbyRef, LobbySummary, PlayerInput, RedirectThen, RosterEntry, ServerMsg, SnapshotBody,
 };
 pub use snapshot::{SnapshotMsg, SnapshotRef};
 

@@ -1,8 +1,10 @@
 //! The server-to-client messages as flat MessagePack arrays, both ways (the server writes them,
 //! the bots and tests read them).
 
-use super::messages::{ChatRole, ClientLimits, JoinedInfo, LobbyEventKind, ServerMsg};
-use super::seq::{message_type, req, skip_rest};
+use super::messages::{
+    ChatRole, ClientLimits, JoinedInfo, LobbyEventKind, RedirectThen, ServerMsg,
+};
+use super::seq::{message_type, req, skip_rest, Bin, BinBuf};
 use super::snapshot::{snapshot_fields, SnapshotMsg};
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
@@ -105,6 +107,20 @@ impl Serialize for ServerMsg {
                 t.serialize_element(roster)?;
                 t.end()
             }
+            ServerMsg::Redirect {
+                url,
+                then,
+                lobby,
+                ticket,
+            } => {
+                let mut t = s.serialize_tuple(5)?;
+                t.serialize_element(&Self::REDIRECT)?;
+                t.serialize_element(url)?;
+                t.serialize_element(&(*then as u8))?;
+                t.serialize_element(lobby)?;
+                t.serialize_element(&Bin(ticket))?;
+                t.end()
+            }
         }
     }
 }
@@ -184,6 +200,18 @@ impl<'de> Deserialize<'de> for ServerMsg {
                         host: req(&mut seq, "host")?,
                         roster: req(&mut seq, "roster")?,
                     },
+                    ServerMsg::REDIRECT => {
+                        let url = req(&mut seq, "url")?;
+                        let then: u8 = req(&mut seq, "then")?;
+                        ServerMsg::Redirect {
+                            url,
+                            then: RedirectThen::from_u8(then).ok_or_else(|| {
+                                de::Error::custom(format_args!("unknown redirect step {then}"))
+                            })?,
+                            lobby: req(&mut seq, "lobby")?,
+                            ticket: req::<BinBuf, _>(&mut seq, "ticket")?.0,
+                        }
+                    }
                     other => {
                         return Err(de::Error::custom(format_args!(
                             "unknown message type {other}"

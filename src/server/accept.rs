@@ -45,7 +45,8 @@ fn router(app: App) -> Router {
         .route("/ws", get(ws::ws_route))
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
-        .route("/api/lobbies", get(http::lobbies));
+        .route("/api/lobbies", get(http::lobbies))
+        .route("/admin/drain", axum::routing::post(super::admin::drain));
     if app.config.server.echo_route {
         r = r.route("/echo", get(ws::echo_route));
     }
@@ -55,12 +56,16 @@ fn router(app: App) -> Router {
 /// A server before it runs: tests keep its registry and metrics to look inside while it serves.
 pub struct Server {
     app: App,
+    /// The caller's stop signal; the server's own `shutdown` follows it (after a drain, when
+    /// the node drains).
+    stop: CancellationToken,
 }
 
 impl Server {
     /// Builds the server and starts its shards: one thread per core (or `server.shards`), each
     /// running its share of lobbies and connections.
-    pub fn new(config: Arc<Config>, shutdown: CancellationToken) -> Server {
+    pub fn new(config: Arc<Config>, stop: CancellationToken) -> Server {
+        let shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
         let tasks = TaskTracker::new();
         let count = match config.server.shards {
@@ -74,6 +79,15 @@ impl Server {
             shutdown.clone(),
             shards.clone(),
         );
+        if config.cluster.enabled() {
+            match crate::cluster::Cluster::new(&config.cluster, metrics.clone()) {
+                Ok(c) => registry.set_cluster(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "cluster.redis_url is not a Redis URL; stopping");
+                    shutdown.cancel();
+                }
+            }
+        }
         let server_id = match super::identity::new_server_id() {
             Ok(id) => Some(id),
             Err(e) => {
@@ -112,7 +126,9 @@ impl Server {
                 tasks,
                 next_session: Arc::new(AtomicU64::new(1)),
                 refusals: Arc::new(Semaphore::new(64)),
+                drain_requested: CancellationToken::new(),
             },
+            stop,
         }
     }
 
@@ -126,7 +142,18 @@ impl Server {
 
     /// Serves until the shutdown token is cancelled (see [`run`]).
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
-        serve(self.app, listener).await
+        let app = self.app;
+        tokio::spawn(super::drain::stop_when_asked(app.clone(), self.stop));
+        if let Some(cluster) = app.registry.cluster() {
+            cluster.set_bound(listener.local_addr()?);
+            info!(node = %cluster.node_id, url = cluster.url(), "cluster node");
+            app.tasks.spawn(crate::cluster::run_heartbeat(
+                cluster.clone(),
+                app.registry.clone(),
+                app.shutdown.clone(),
+            ));
+        }
+        serve(app, listener).await
     }
 }
 

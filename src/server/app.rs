@@ -24,4 +24,6 @@ pub struct App {
     pub next_session: Arc<AtomicU64>,
     /// Connections being refused with a close code, at most a few at a time.
     pub refusals: Arc<Semaphore>,
+    /// Cancelled by `POST /admin/drain`: drain, then stop.
+    pub drain_requested: CancellationToken,
 }

@@ -37,7 +37,18 @@ pub async fn lobbies(State(app): State<App>, Query(q): Query<LobbyQuery>) -> Res
         Some(Ok(g)) => Some(g),
         Some(Err(e)) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
-    Json(app.registry.list(game)).into_response()
+    let mut list = app.registry.list(game);
+    if let Some(c) = app.registry.cluster() {
+        let games: Vec<&str> = match game {
+            Some(g) => vec![g.name()],
+            None => GameKind::ALL.iter().map(|g| g.name()).collect(),
+        };
+        // The directory away: this node's own lobbies (the list says what it can).
+        if let Ok(remote) = c.public(&games).await {
+            crate::session::merge_listing(&mut list, remote, &c.node_id);
+        }
+    }
+    Json(list).into_response()
 }
 
 const NOT_BUILT: &str = r#"<!doctype html>

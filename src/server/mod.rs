@@ -4,7 +4,9 @@
 //! the binary, the tests and the bots' self-tests all start the same server the same way.
 
 mod accept;
+mod admin;
 mod app;
+mod drain;
 mod http;
 mod identity;
 mod limits;

@@ -64,8 +64,14 @@ impl Live {
         let s = &mut self.s;
         s.name = clean_text(&h.name, MAX_NAME_LEN).unwrap_or_else(|| format!("player-{}", s.id.0));
         s.span.record("name", s.name.as_str());
+        let node = self.shard.ctx.registry.cluster().map(|c| c.node_id.clone());
+        let s = &mut self.s;
         s.token = match new_token() {
-            Ok(t) => t,
+            // A cluster node's tokens name it, so any node can send a returning client back.
+            Ok(t) => match node {
+                Some(n) => format!("{n}.{t}"),
+                None => t,
+            },
             Err(e) => {
                 error!(error = %e, "the OS random source failed: no reconnect token, no session");
                 return Err(Exit::Close(CloseCode::InternalError));

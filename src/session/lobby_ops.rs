@@ -2,8 +2,10 @@
 //! reconnect token, leave. Entering a lobby that runs on another shard moves the session there
 //! first; the join itself always happens on the lobby's own thread, so capacity is exact.
 
+use super::cluster_ops::{Ask, NewLobby};
 use super::names::clean_text;
 use super::{Exit, InLobby, Live, Pending};
+use crate::cluster::token_node;
 use crate::game::GameKind;
 use crate::lobby::{normalize_code, JoinError, LobbyShared, MemberLink, Rounds};
 use crate::protocol::{CreateLobby, ErrorCode, LobbyRef, ServerMsg, MAX_LOBBY_NAME_LEN};
@@ -73,11 +75,30 @@ impl Live {
         public: bool,
         rounds: Rounds,
     ) -> Result<(), Exit> {
+        if self.cluster().is_some() {
+            // The code is claimed across the cluster first (or the lobby opens elsewhere).
+            self.ask(Ask::Create(NewLobby {
+                name,
+                game,
+                max_players,
+                public,
+                rounds,
+            }));
+            return Ok(());
+        }
         let created = self
             .shard
             .ctx
             .registry
             .create(name, game, max_players, public, rounds);
+        self.enter_created(created)
+    }
+
+    /// Goes into a lobby just created (or says why it was not).
+    pub(super) fn enter_created(
+        &mut self,
+        created: Result<crate::lobby::LobbyHandle, crate::lobby::RegistryError>,
+    ) -> Result<(), Exit> {
         match created {
             // A new lobby starts on its shard through that shard's queue: go there the same way,
             // behind it (even when it is this shard).
@@ -106,6 +127,20 @@ impl Live {
             LobbyRef::Code(code) => normalize_code(code).and_then(|c| registry.find_code(&c)),
         };
         let Some(shared) = found else {
+            if self.cluster().is_some() {
+                let lobby = match r {
+                    LobbyRef::Code(code) => match normalize_code(&code) {
+                        Some(c) => LobbyRef::Code(c),
+                        None => {
+                            self.error(ErrorCode::LobbyNotFound, "that is not a join code");
+                            return Ok(());
+                        }
+                    },
+                    id => id,
+                };
+                self.ask(Ask::Find { lobby, spectate });
+                return Ok(());
+            }
             let what = match r {
                 LobbyRef::Id(id) => format!("no lobby has id {id}"),
                 LobbyRef::Code(code) => format!(
@@ -141,8 +176,19 @@ impl Live {
 
     /// The fullest public lobby of `game` with a free seat; lobbies here are tried on the spot,
     /// one elsewhere costs a move (at most [`QUICK_JOIN_HOPS`]). None left: a new one.
-    fn quick_join(&mut self, game: GameKind, hops: u8) -> Result<(), Exit> {
-        let candidates = self.shard.ctx.registry.quick_join_candidates(game);
+    pub(super) fn quick_join(&mut self, game: GameKind, hops: u8) -> Result<(), Exit> {
+        if hops == 0 && self.cluster().is_some() {
+            // Every node's open lobbies first; the answer comes back here with hops 1.
+            self.ask(Ask::Quick { game });
+            return Ok(());
+        }
+        let registry = &self.shard.ctx.registry;
+        // A draining node takes no quick-joins: only its current players play on.
+        let candidates = if registry.is_draining() {
+            Vec::new()
+        } else {
+            registry.quick_join_candidates(game)
+        };
         for shared in candidates {
             if shared.shard != self.shard_index() {
                 if hops >= QUICK_JOIN_HOPS {
@@ -174,6 +220,14 @@ impl Live {
 
     /// Resumes the seat `old_token` holds, wherever its lobby runs.
     pub(super) fn resume(&mut self, old_token: String) -> Result<(), Exit> {
+        if let Some(cluster) = self.cluster() {
+            if let Some(node) = token_node(&old_token).filter(|n| *n != cluster.node_id) {
+                self.ask(Ask::Resume {
+                    node: node.to_owned(),
+                });
+                return Ok(());
+            }
+        }
         let Some(shared) = self.shard.ctx.registry.lobby_for_token(&old_token) else {
             self.error(
                 ErrorCode::ReconnectFailed,
@@ -191,7 +245,7 @@ impl Live {
     }
 
     /// Does `then` here if the lobby runs here, else moves to where it runs.
-    fn enter(&mut self, shared: &Arc<LobbyShared>, then: Pending) -> Result<(), Exit> {
+    pub(super) fn enter(&mut self, shared: &Arc<LobbyShared>, then: Pending) -> Result<(), Exit> {
         if shared.shard == self.shard_index() && self.shard.lobby(shared.id).is_some() {
             return self.perform(then);
         }

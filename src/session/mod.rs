@@ -9,6 +9,7 @@
 //! `Send`) and its socket travel in a [`Moving`], and it carries on from where it was.
 
 mod close;
+mod cluster_ops;
 mod echo;
 mod flood;
 mod hello;
@@ -22,6 +23,7 @@ mod task;
 mod wait;
 pub mod writer;
 
+pub use cluster_ops::merge_listing;
 pub use portable::{Moving, Pending, Session};
 pub use socket::Socket;
 pub use task::{arrive, serve};
@@ -93,6 +95,9 @@ struct Live {
     /// Set when the lobby's read of this connection found that the session must end or move:
     /// the task carries it out.
     exit: Option<Exit>,
+    /// A question for the cluster's directory: the task asks it, and nothing more is read
+    /// from the client until the answer is in.
+    ask: Option<cluster_ops::Ask>,
 }
 
 /// A session as its task and its lobby share it: the lobby reads it (`pump`) and writes to its

@@ -49,7 +49,7 @@ impl Live {
     /// Reads and handles messages (outside a lobby) until none is left, the budget runs out, or
     /// the client stops reading its answers: `true` in that last case.
     fn read_some(&mut self, budget: &mut u32) -> Result<bool, Exit> {
-        while self.lobby.is_none() && *budget > 0 {
+        while self.lobby.is_none() && self.ask.is_none() && *budget > 0 {
             if self.conn.backlogged() {
                 return Ok(true);
             }

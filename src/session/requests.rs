@@ -109,6 +109,7 @@ impl Live {
             ClientMsg::Resync => self.in_lobby("you are not in a lobby", |l, s| {
                 l.cell.borrow_mut().resync(l.member, s)
             }),
+            ClientMsg::Redeem { ticket } => return self.on_redeem(&ticket),
         }
         Ok(())
     }
@@ -159,6 +160,11 @@ impl Live {
             Some(Ok(g)) => Some(g),
             Some(Err(e)) => return self.error(ErrorCode::BadRequest, e),
         };
+        if self.cluster().is_some() && self.lobby.is_none() {
+            // Every node's lobbies: the directory is asked between passes. (Inside a lobby the
+            // tick reads this session and cannot wait: this node's list then.)
+            return self.list_everywhere(game);
+        }
         let list = self.shard.ctx.registry.list(game);
         self.send(&ServerMsg::LobbyList(list));
     }

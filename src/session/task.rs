@@ -3,6 +3,7 @@
 //! and the end: out of the lobby, then closed or on its way to another shard.
 
 use super::close;
+use super::cluster_ops;
 use super::echo;
 use super::flood::FloodGuard;
 use super::portable::{Moving, Pending, Session};
@@ -41,6 +42,7 @@ fn link(shard: Rc<Shard>, s: Session, conn: Conn) -> Rc<Link> {
             lobby: None,
             me: me.clone(),
             exit: None,
+            ask: None,
         }),
     })
 }
@@ -211,10 +213,29 @@ async fn run(link: &Link, start: Start, timer: &mut NetsimTimer) -> Exit {
             Ok(pass) => pass,
             Err(exit) => return exit,
         };
+        if let Some(exit) = ask_directory(link).await {
+            return exit;
+        }
+        if link.live.borrow().ask.is_some() {
+            // The answer asked something more: step (flush) and ask again.
+            continue;
+        }
         if let Err(exit) = rest(link, pass, timer).await {
             return exit;
         }
     }
+}
+
+/// Asks the cluster's directory what the session left for it, then acts on the answer.
+async fn ask_directory(link: &Link) -> Option<Exit> {
+    let (ask, cluster, registry) = {
+        let mut live = link.live.borrow_mut();
+        let ask = live.ask.take()?;
+        let registry = live.shard.ctx.registry.clone();
+        (ask, registry.cluster()?.clone(), registry)
+    };
+    let answer = cluster_ops::resolve(cluster, registry, ask).await;
+    link.live.borrow_mut().on_answer(answer).err()
 }
 
 /// Between two passes: after one that used its whole budget, let the shard's other tasks run and

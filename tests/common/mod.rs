@@ -3,6 +3,7 @@
 
 pub mod process;
 pub mod raw;
+pub mod redis;
 
 use std::future::Future;
 use std::net::SocketAddr;
