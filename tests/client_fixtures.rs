@@ -79,6 +79,7 @@ fn the_simple_fixture_frames_are_what_the_server_encodes() {
                 game: "arena".into(),
                 players: 2,
                 max_players: 8,
+                url: None,
             }])),
         ),
         (
