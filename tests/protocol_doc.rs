@@ -163,6 +163,21 @@ fn server(name: &'static str, m: ServerMsg) -> Example {
 
 const TOKEN: &str = "3f9a1c2e7b8d4f60a5e1c9b27d3e8f41";
 const SERVER_ID: &str = "5c1d0e8a7f3b2964";
+/// The node the redirect examples send the client to.
+const NODE_URL: &str = "ws://10.0.0.2:8080/ws";
+
+/// The seat ticket of the redirect examples, signed as a node signs one (with the example's own key):
+/// a seat in lobby 17 for "ada".
+fn example_ticket() -> Vec<u8> {
+    tickrelay::cluster::Ticket {
+        lobby: LobbyId(17),
+        name: "ada".into(),
+        expires_ms: 1_700_000_010_123,
+        nonce: 0x7a3c_91e0_5b2d_48f6,
+        kind: tickrelay::cluster::SeatKind::Play,
+    }
+    .sign(b"the example cluster secret")
+}
 
 fn fields(v: &[i32]) -> [i32; MAX_FIELDS] {
     let mut f = [0; MAX_FIELDS];
@@ -390,6 +405,12 @@ fn examples() -> Vec<Example> {
         ),
         client("restart-round", ClientMsg::RestartRound),
         client("resync", ClientMsg::Resync),
+        client(
+            "redeem",
+            ClientMsg::Redeem {
+                ticket: example_ticket(),
+            },
+        ),
         // Server to client.
         server(
             "welcome",
@@ -498,6 +519,36 @@ fn examples() -> Vec<Example> {
                 host: Some(EntityId(1)),
                 roster: roster(),
             },
+        ),
+        server(
+            "redirect",
+            ServerMsg::Redirect {
+                url: NODE_URL.into(),
+                then: RedirectThen::Redeem,
+                lobby: LobbyId(17),
+                ticket: example_ticket(),
+            },
+        ),
+        server(
+            "redirect-retry",
+            ServerMsg::Redirect {
+                url: NODE_URL.into(),
+                then: RedirectThen::Retry,
+                lobby: LobbyId(0),
+                ticket: Vec::new(),
+            },
+        ),
+        server(
+            "lobby-list-cluster",
+            ServerMsg::LobbyList(vec![LobbySummary {
+                id: LobbyId(17),
+                code: "K7QX2M".into(),
+                name: "Friday fights".into(),
+                game: "arena".into(),
+                players: 3,
+                max_players: 8,
+                url: Some(NODE_URL.into()),
+            }]),
         ),
     ];
     // Snapshots come from the delta encoder's hand-written path, as the server sends them.
@@ -640,6 +691,7 @@ fn message_type_tables_list_exactly_the_known_types() {
         (ClientMsg::PING, "Ping"),
         (ClientMsg::RESTART_ROUND, "RestartRound"),
         (ClientMsg::RESYNC, "Resync"),
+        (ClientMsg::REDEEM, "Redeem"),
     ];
     let server_consts = [
         (ServerMsg::WELCOME, "Welcome"),
@@ -652,6 +704,7 @@ fn message_type_tables_list_exactly_the_known_types() {
         (ServerMsg::ERROR, "Error"),
         (ServerMsg::LEFT, "Left"),
         (ServerMsg::ROSTER, "Roster"),
+        (ServerMsg::REDIRECT, "Redirect"),
     ];
     for (table_name, consts, server_side) in [
         ("client-messages", &client_consts[..], false),
@@ -1243,8 +1296,8 @@ fn decoder_accepts_what_the_doc_promises_and_refuses_the_rest() {
     ));
     // Unknown types, missing fields, out-of-range values, trailing bytes, non-arrays.
     assert_eq!(
-        decode_client(&[0x91, 0x0c]),
-        Err(DecodeError::UnknownType(12))
+        decode_client(&[0x91, 0x0d]),
+        Err(DecodeError::UnknownType(13))
     );
     assert!(matches!(
         decode_client(&[0x91, 0x07]),
