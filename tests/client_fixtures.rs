@@ -96,6 +96,15 @@ fn the_simple_fixture_frames_are_what_the_server_encodes() {
             encode(&ServerMsg::error(ErrorCode::LobbyFull, "lobby is full")),
         ),
         ("pong", encode(&ServerMsg::Pong { nonce: 1u64 << 40 })),
+        (
+            "redirect",
+            encode(&ServerMsg::Redirect {
+                url: "ws://127.0.0.1:8082/ws".into(),
+                then: RedirectThen::Redeem,
+                lobby: LobbyId(3),
+                ticket: vec![1, 2, 3],
+            }),
+        ),
     ];
     for (name, bytes) in client.iter().chain(server.iter()) {
         assert_eq!(
