@@ -479,4 +479,6 @@ async fn leave(mut ws: Socket) {
 }
 
 #[cfg(test)]
+pub(crate) mod fake;
+#[cfg(test)]
 mod tests;

@@ -1,97 +1,11 @@
-//! Following redirects, against fake nodes (no cluster, no Redis): each fake node answers a
-//! client's messages from a script and records what it received.
+//! Following redirects, against fake nodes (no cluster, no Redis).
 
+use super::fake::{bind, joined, redirect, serve, welcome, Node};
 use super::*;
-use crate::protocol::{decode_client, EntityId, JoinedInfo, LobbyId, SnapshotBody};
-use std::sync::{Arc, Mutex};
-use tokio::net::TcpListener;
+use crate::protocol::LobbyId;
+use std::sync::Arc;
 
 const TICKET: &[u8] = &[1, 2, 3, 0, 255];
-
-type Script = Arc<dyn Fn(&ClientMsg) -> Vec<ServerMsg> + Send + Sync>;
-
-struct Node {
-    url: String,
-    seen: Arc<Mutex<Vec<ClientMsg>>>,
-}
-
-impl Node {
-    fn seen(&self) -> Vec<ClientMsg> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn bind() -> (TcpListener, String) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/ws", l.local_addr().unwrap());
-    (l, url)
-}
-
-/// Serves every connection to `listener` with `script`.
-fn serve(listener: TcpListener, url: String, script: Script) -> Node {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (script, log) = (script.clone(), log.clone());
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                    return;
-                };
-                while let Some(Ok(m)) = ws.next().await {
-                    let Message::Binary(b) = m else { continue };
-                    let msg = decode_client(&b).unwrap();
-                    log.lock().unwrap().push(msg.clone());
-                    for reply in script(&msg) {
-                        let bytes = Bytes::from(encode(&reply));
-                        if ws.send(Message::Binary(bytes)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    Node { url, seen }
-}
-
-fn welcome(node: &str) -> ServerMsg {
-    ServerMsg::Welcome {
-        version: PROTOCOL_VERSION,
-        session: SessionId(1),
-        reconnect_token: format!("{node}.fresh"),
-        tick_rate: 30,
-        snapshot_rate: 30,
-        server_id: node.into(),
-        limits: ClientLimits::default(),
-    }
-}
-
-fn joined(lobby: u32) -> ServerMsg {
-    ServerMsg::Joined(Box::new(JoinedInfo {
-        lobby: LobbyId(lobby),
-        code: "ABCDEF".into(),
-        name: "lobby".into(),
-        game: "walkers".into(),
-        you: Some(EntityId(1)),
-        host: Some(EntityId(1)),
-        tick_rate: 30,
-        snapshot_rate: 30,
-        max_players: 8,
-        field_count: 3,
-        roster: Vec::new(),
-        snapshot: SnapshotBody::default(),
-    }))
-}
-
-fn redirect(url: &str, then: RedirectThen, ticket: &[u8]) -> ServerMsg {
-    ServerMsg::Redirect {
-        url: url.into(),
-        then,
-        lobby: LobbyId(7),
-        ticket: ticket.to_vec(),
-    }
-}
 
 /// Node "a" sends everything elsewhere: joins to "b" with a ticket, creates to "b" to retry,
 /// a "b." token to "b" to resume, spectates to "b" with a bad ticket, quick-joins to "c".
