@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
         Exits with status 1 when a bot failed to get a seat or a server frame did not decode."
 )]
 struct Args {
-    /// The server's WebSocket URL.
+    /// The server's WebSocket URL (in a cluster, any node: bots follow redirects to the node that
+    /// runs their lobby, or has room for a new one; the report counts them).
     #[arg(long)]
     url: String,
     /// Lobbies to form; the first bot of each creates it (private), the others join by its code.
@@ -31,7 +32,8 @@ struct Args {
     /// Game of the lobbies the bots create: walkers (the benchmark workload) or arena.
     #[arg(long, default_value = "walkers", conflicts_with = "fill")]
     game: Game,
-    /// AI fill: join --players bots into the existing lobby with this join code (they play its game).
+    /// AI fill: join --players bots into the existing lobby with this join code (they play its game;
+    /// in a cluster the lobby may run on another node than --url).
     #[arg(long, value_name = "CODE")]
     fill: Option<String>,
     /// The measured window (e.g. 30s, 500ms, 10m).

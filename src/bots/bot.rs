@@ -1,15 +1,16 @@
-//! One bot's way in: connect, say hello, create or join its lobby, then hand over to its
-//! [`Player`] on its thread's ticker.
+//! One bot's way in: connect, say hello, create or join its lobby (following a cluster's
+//! redirects to the node that has it), then hand over to its [`Player`] on its thread's ticker.
 
 use super::config::{BotConfig, Game};
 use super::conn::{self, Conn, ConnError};
 use super::player::{self, Player};
-use super::stats::LobbyInfo;
+use super::stats::{LobbyInfo, Shared};
 use super::thread::Ctx;
 use super::ticker::{Tickers, GROUPS};
+use crate::client::MAX_REDIRECTS;
 use crate::protocol::{
     decode_server, encode, ClientMsg, CreateLobby, ErrorCode, Hello, JoinedInfo, LobbyRef,
-    ServerMsg, PROTOCOL_VERSION,
+    RedirectThen, ServerMsg, PROTOCOL_VERSION,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -51,7 +52,7 @@ pub async fn run_bot(spec: BotSpec, ctx: Rc<Ctx>, tickers: Rc<Tickers>) {
     let setup = tokio::select! {
         biased;
         _ = ctx.setup_stop.cancelled() => Err("cancelled".to_owned()),
-        r = setup(&spec, &ctx.cfg) => r,
+        r = setup(&spec, &ctx.cfg, &ctx.shared) => r,
     };
     let (conn, joined) = match setup {
         Ok(s) => s,
@@ -152,34 +153,58 @@ async fn request<T>(
     }
 }
 
-fn joined(m: ServerMsg) -> Option<Box<JoinedInfo>> {
+/// What a create or join was answered with.
+enum Answer {
+    Joined(Box<JoinedInfo>),
+    /// The lobby (or room for a new one) is on another node of the cluster.
+    Redirect {
+        url: String,
+        then: RedirectThen,
+        ticket: Vec<u8>,
+    },
+}
+
+fn answer(m: ServerMsg) -> Option<Answer> {
     match m {
-        ServerMsg::Joined(j) => Some(j),
+        ServerMsg::Joined(j) => Some(Answer::Joined(j)),
+        ServerMsg::Redirect {
+            url, then, ticket, ..
+        } => Some(Answer::Redirect { url, then, ticket }),
         _ => None,
     }
 }
 
-async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Conn, Box<JoinedInfo>), String> {
-    tokio::time::sleep_until(spec.start_at).await;
-    let limit = cfg.setup_timeout;
+/// Connects to `url` and says `hello` there.
+async fn open(url: &str, hello: &ClientMsg, limit: Duration) -> Result<Conn, String> {
     let mut conn = step("connect", limit, async {
-        conn::connect(&cfg.url).await.map_err(Fail::Conn)
+        conn::connect(url).await.map_err(Fail::Conn)
     })
     .await?;
+    step(
+        "hello",
+        limit,
+        request(&mut conn, hello, |m| {
+            matches!(m, ServerMsg::Welcome { .. }).then_some(())
+        }),
+    )
+    .await?;
+    Ok(conn)
+}
+
+async fn setup(
+    spec: &BotSpec,
+    cfg: &BotConfig,
+    shared: &Shared,
+) -> Result<(Conn, Box<JoinedInfo>), String> {
+    tokio::time::sleep_until(spec.start_at).await;
+    let limit = cfg.setup_timeout;
     let hello = ClientMsg::Hello(Hello {
         version: PROTOCOL_VERSION,
         name: format!("bot-{}", spec.index),
         reconnect_token: None,
     });
-    step(
-        "hello",
-        limit,
-        request(&mut conn, &hello, |m| {
-            matches!(m, ServerMsg::Welcome { .. }).then_some(())
-        }),
-    )
-    .await?;
-    let joined = match &spec.role {
+    let mut conn = open(&cfg.url, &hello, limit).await?;
+    let (what, first) = match &spec.role {
         Role::Create {
             lobby_name,
             game,
@@ -194,7 +219,7 @@ async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Conn, Box<JoinedInfo>
                 kill_goal: None,
                 round_seconds: None,
             });
-            step("create", limit, request(&mut conn, &create, joined)).await?
+            ("create", create)
         }
         Role::Join { code } => {
             let mut code = code.clone();
@@ -206,9 +231,36 @@ async fn setup(spec: &BotSpec, cfg: &BotConfig) -> Result<(Conn, Box<JoinedInfo>
             let Ok(Code::Ready(code)) = ready else {
                 return Err("join:lobby not created".into());
             };
-            let join = ClientMsg::Join(LobbyRef::Code(code));
-            step("join", limit, request(&mut conn, &join, joined)).await?
+            ("join", ClientMsg::Join(LobbyRef::Code(code)))
         }
+    };
+    // On one server the first answer is the seat. In a cluster it may be a redirect: to the
+    // node the lobby runs on (redeem the ticket there), or to one with room for a new lobby
+    // (send the create again there). Either way the same name says hello there first.
+    let mut ask = first.clone();
+    let mut hops = 0;
+    let joined = loop {
+        let (url, then, ticket) = match step(what, limit, request(&mut conn, &ask, answer)).await? {
+            Answer::Joined(j) => break j,
+            Answer::Redirect { url, then, ticket } => (url, then, ticket),
+        };
+        hops += 1;
+        if hops > MAX_REDIRECTS {
+            return Err(format!("{what}:too many redirects"));
+        }
+        ask = match then {
+            RedirectThen::Redeem => ClientMsg::Redeem { ticket },
+            RedirectThen::Retry => first.clone(),
+            // Bots never resume a seat, so nothing sends them to one.
+            RedirectThen::Resume => return Err(format!("{what}:unexpected redirect")),
+        };
+        let there = open(&url, &hello, limit)
+            .await
+            .map_err(|e| format!("redirect:{e}"))?;
+        // Goodbye to the node that sent us on: a close frame, and the socket goes with `conn`.
+        let _ = conn.close();
+        conn = there;
+        shared.redirect_followed();
     };
     if joined.you.is_none() {
         return Err("join:no seat".into());

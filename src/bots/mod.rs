@@ -5,6 +5,11 @@
 //! server from the outside exactly as any client sees it. `run` is what `tickrelay-bots` and the
 //! tests call.
 //!
+//! In a cluster, `--url` may name any node: a bot whose create or join is answered with a
+//! `Redirect` connects to the node it names, says hello there with the same name, and redeems
+//! its ticket (or sends the create again), then plays there like any other bot
+//! ([`bot`]); the report counts the redirects followed.
+//!
 //! The bots must cost less than the server they measure, on the same machine. So they run
 //! thread-per-core ([`worker`]): a bot lives on one thread, with no cross-thread wake-ups or
 //! shared counters per frame; one ticker per thread sends the inputs of a whole phase group at
@@ -241,6 +246,7 @@ pub async fn run(cfg: BotConfig, stop: CancellationToken) -> anyhow::Result<Repo
         errors,
         resyncs: counted.resyncs,
         bots_dropped: shared.dropped.load(Relaxed),
+        redirects_followed: shared.redirects.load(Relaxed),
         decode_errors: shared.decode_errors.load(Relaxed),
         inputs_per_bot_s: per_bot_s(counted.inputs),
         mode: mode.to_owned(),
@@ -275,3 +281,6 @@ async fn sleep_or_stop(d: Duration, stop: &CancellationToken) {
         _ = stop.cancelled() => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -73,6 +73,9 @@ pub struct Report {
     pub bots_per_lobby_max: usize,
     /// Bots that had a seat but stopped playing before the end (closed, errored).
     pub bots_dropped: usize,
+    /// Redirects the bots followed to another node of a cluster on their way in (0 on one
+    /// server).
+    pub redirects_followed: u64,
     pub decode_errors: u64,
     pub inputs_per_bot_s: f64,
     pub mode: String,
@@ -134,6 +137,7 @@ impl Report {
                 self.bots_connected, self.bots_failed, self.bots_dropped
             ),
         );
+        row("redirects followed", self.redirects_followed.to_string());
         row(
             "lobbies",
             format!(

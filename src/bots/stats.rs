@@ -49,6 +49,8 @@ pub struct Shared {
     pub connected: AtomicUsize,
     pub failed: AtomicUsize,
     pub dropped: AtomicUsize,
+    /// Redirects followed to another node of a cluster (on the way in).
+    pub redirects: AtomicU64,
     /// Woken when a bot joined or failed, so the run can tell when everyone is in.
     pub settled: Notify,
     pub decode_errors: AtomicU64,
@@ -72,6 +74,7 @@ impl Shared {
             connected: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
+            redirects: AtomicU64::new(0),
             settled: Notify::new(),
             decode_errors: AtomicU64::new(0),
             errors: Mutex::new(BTreeMap::new()),
@@ -106,6 +109,11 @@ impl Shared {
             .or_insert(0) += 1;
         self.connected.fetch_add(1, Relaxed);
         self.settled.notify_waiters();
+    }
+
+    /// A bot followed a redirect to another node.
+    pub fn redirect_followed(&self) {
+        self.redirects.fetch_add(1, Relaxed);
     }
 
     pub fn bot_failed(&self, kind: &str) {
