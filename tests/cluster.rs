@@ -627,3 +627,87 @@ async fn assert_alive_in(c: &mut Client) {
     .expect("still playing");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_module_follows_redirects_by_itself_and_a_token_leads_back_to_its_node() {
+    let Some(redis) = redis_or_skip("cluster: the client follows redirects") else {
+        return;
+    };
+    let n1 = node(&redis, "n1").await;
+    let n2 = node(&redis, "n2").await;
+    within(30, async {
+        let mut ann = client(&n1.url(), "ann").await;
+        let l = ann.create("home", "arena", 8, true).await.unwrap();
+        // `join` on n2 ends in the lobby on n1, and the client now talks to n1.
+        let mut bob = client(&n2.url(), "bob").await;
+        let jb = bob.join(LobbyRef::Code(l.code.clone())).await.unwrap();
+        assert_eq!(jb.lobby, l.lobby);
+        assert_eq!(bob.url(), Some(n1.url().as_str()));
+        assert_eq!(bob.redirects_followed(), 1);
+        let token = bob.reconnect_token().unwrap().to_owned();
+        assert!(token.starts_with("n1."), "a token names its node: {token}");
+        // Bob's connection drops; he comes back through n2 with his token, and is sent home to
+        // his own seat (held for the reconnect grace, or taken over from the old connection).
+        drop(bob);
+        let mut back = Client::connect(&n2.url()).await.unwrap();
+        back.hello("bob", Some(token)).await.unwrap();
+        let again = back.joined().await.expect("resumed through the redirect");
+        assert_eq!((again.lobby, again.you), (l.lobby, jb.you));
+        assert_eq!(back.url(), Some(n1.url().as_str()));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_pointed_at_one_node_fill_a_lobby_that_lives_on_another() {
+    let Some(redis) = redis_or_skip("cluster: bots fill across nodes") else {
+        return;
+    };
+    let n1 = node(&redis, "n1").await;
+    let n2 = node(&redis, "n2").await;
+    within(60, async {
+        let mut host = client(&n1.url(), "host").await;
+        let l = host.create("fill me", "arena", 4, false).await.unwrap();
+        // The host reads its socket all along and remembers the most players it saw seated.
+        let stop = tokio_util::sync::CancellationToken::new();
+        let watcher = tokio::spawn({
+            let (stop, l) = (stop.clone(), l.clone());
+            async move {
+                let mut world = World::default();
+                world.apply(&ServerMsg::Joined(l)).unwrap();
+                let mut most = world.roster.len();
+                loop {
+                    let m = tokio::select! {
+                        _ = stop.cancelled() => return most,
+                        m = host.recv() => m,
+                    };
+                    let Ok(m) = m else { return most };
+                    if !matches!(m, ServerMsg::Error { .. }) {
+                        world.apply(&m).expect("the host's mirror applies");
+                        most = most.max(world.roster.len());
+                    }
+                }
+            }
+        });
+        let mut cfg = tickrelay::bots::BotConfig::new(
+            n2.url(),
+            tickrelay::bots::Mode::Fill {
+                code: l.code.clone(),
+                players: 3,
+            },
+        );
+        cfg.duration = Duration::from_millis(1500);
+        cfg.seed = Some(7);
+        let r = tickrelay::bots::run(cfg, tokio_util::sync::CancellationToken::new())
+            .await
+            .expect("run");
+        assert_eq!((r.bots_connected, r.bots_failed), (3, 0), "{}", r.table());
+        assert_eq!(r.redirects_followed, 3, "{}", r.table());
+        assert!(r.snapshots_per_bot_s > 0.0, "{}", r.table());
+        stop.cancel();
+        // They sat on n1, in that lobby, beside the host.
+        assert_eq!(watcher.await.unwrap(), 4);
+        assert_eq!(n1.metric("tickrelay_redirects_followed_total").await, 3.0);
+        assert_eq!(n2.metric("tickrelay_redirects_issued_total").await, 3.0);
+    })
+    .await;
+}
