@@ -46,9 +46,6 @@ pub struct Cluster {
     dir: Arc<dyn Directory>,
     metrics: Arc<Metrics>,
     draining: AtomicBool,
-    /// Whether the last directory request went through (what `/healthz`-style checks and the
-    /// join path report).
-    reachable: AtomicBool,
     /// Nonces of tickets redeemed here, with their expiry: a ticket seats one player once.
     used: Mutex<HashMap<u64, u64>>,
     /// Lobbies that closed, for the heartbeat task to take out of the directory.
@@ -83,7 +80,6 @@ impl Cluster {
             dir,
             metrics,
             draining: AtomicBool::new(false),
-            reachable: AtomicBool::new(true),
             used: Mutex::new(HashMap::new()),
             withdrawn: tx,
             withdrawn_rx: Mutex::new(Some(rx)),
@@ -126,15 +122,11 @@ impl Cluster {
         self.beat.notified()
     }
 
-    pub fn reachable(&self) -> bool {
-        self.reachable.load(Ordering::Relaxed)
-    }
-
     fn ttl_ms(&self) -> u64 {
         self.config.ttl.as_millis() as u64
     }
 
-    /// One directory request, timed and bounded; its outcome says whether Redis is reachable.
+    /// One directory request, timed and bounded.
     async fn ask<T>(&self, f: impl Future<Output = Result<T, DirError>>) -> Result<T, DirError> {
         let start = Instant::now();
         let r = match tokio::time::timeout(DIR_TIMEOUT, f).await {
@@ -144,7 +136,6 @@ impl Cluster {
         self.metrics
             .directory_seconds
             .observe(start.elapsed().as_secs_f64());
-        self.reachable.store(r.is_ok(), Ordering::Relaxed);
         r
     }
 
