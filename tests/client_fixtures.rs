@@ -56,6 +56,12 @@ fn the_simple_fixture_frames_are_what_the_server_encodes() {
                 view_tick: 0,
             })),
         ),
+        (
+            "redeem",
+            encode(&ClientMsg::Redeem {
+                ticket: vec![1, 2, 3],
+            }),
+        ),
     ];
     let server = [
         (
