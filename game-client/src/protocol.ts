@@ -33,6 +33,7 @@ export const C = {
   PING: 9,
   RESTART_ROUND: 10,
   RESYNC: 11,
+  REDEEM: 12,
 } as const;
 
 /** Most earlier inputs one `Input` may carry (the server refuses more). */
@@ -75,7 +76,9 @@ export type ClientMsg =
   | { type: "chat"; text: string }
   | { type: "ping"; nonce: number }
   | { type: "restartRound" }
-  | { type: "resync" };
+  | { type: "resync" }
+  /** Takes the seat a `Redirect` reserved on this node: its ticket, byte for byte. */
+  | { type: "redeem"; ticket: Uint8Array };
 
 // ---------------------------------------------------------------------------------------------
 // Server to client.
@@ -91,6 +94,7 @@ export const S = {
   ERROR: 7,
   LEFT: 8,
   ROSTER: 9,
+  REDIRECT: 10,
 } as const;
 
 export interface LobbySummary {
@@ -100,6 +104,8 @@ export interface LobbySummary {
   game: string;
   players: number;
   maxPlayers: number;
+  /** The WebSocket URL of the node the lobby runs on, in a cluster; null on a single server. */
+  url: string | null;
 }
 
 export interface RosterEntry {
@@ -169,6 +175,16 @@ export interface ClientLimits {
   maxDecodeErrors: number;
 }
 
+/** What to do on the node a `Redirect` names, once it has welcomed us (PROTOCOL.md 5.11). */
+export const RedirectThen = {
+  /** Send `Redeem` with the ticket: the seat we asked for is waiting there. */
+  REDEEM: 0,
+  /** Send the same request (CreateLobby or QuickJoin) again there. */
+  RETRY: 1,
+  /** Our seat is there: the Hello carries our reconnect token. */
+  RESUME: 2,
+} as const;
+
 /** Who spoke a `Chat` line (its last field): tell lines apart by this, never by the name. */
 export const ChatRole = {
   PLAYER: 0,
@@ -196,7 +212,9 @@ export type ServerMsg =
   | { type: "pong"; nonce: number }
   | { type: "error"; code: number; message: string }
   | { type: "left"; lobby: number; reason: string }
-  | { type: "roster"; host: number | null; roster: RosterEntry[] };
+  | { type: "roster"; host: number | null; roster: RosterEntry[] }
+  /** Only a cluster node sends it: go to `url`, Hello there, then do what `then` says. */
+  | { type: "redirect"; url: string; then: number; lobby: number; ticket: Uint8Array };
 
 /** Error codes in `Error` frames (src/protocol/codes.rs). */
 export const ErrorCode = {
@@ -215,6 +233,8 @@ export const ErrorCode = {
   BAD_INPUT: 13,
   UNKNOWN_MESSAGE: 14,
   OVERLOADED: 15,
+  CLUSTER_UNAVAILABLE: 16,
+  TICKET_REFUSED: 17,
 } as const;
 
 /** WebSocket close codes the server uses (src/protocol/codes.rs). */
@@ -291,6 +311,9 @@ export function clientArray(msg: ClientMsg): unknown[] {
       return [C.RESTART_ROUND];
     case "resync":
       return [C.RESYNC];
+    case "redeem":
+      // A Uint8Array is written as MessagePack bin, which is what the server reads.
+      return [C.REDEEM, msg.ticket];
   }
 }
 
@@ -334,6 +357,16 @@ function optInt(v: unknown, field: string): number | null {
 function str(v: unknown, field: string): string {
   if (typeof v === "string") return v;
   return fail(`${field}: expected a string, got ${typeof v}`);
+}
+
+function optStr(v: unknown, field: string): string | null {
+  return v === null || v === undefined ? null : str(v, field);
+}
+
+/** MessagePack bin, copied (the decoder hands out a view into the frame's buffer). */
+function bin(v: unknown, field: string): Uint8Array {
+  if (v instanceof Uint8Array) return v.slice();
+  return fail(`${field}: expected bytes (bin), got ${typeof v}`);
 }
 
 function arr(v: unknown, field: string): unknown[] {
@@ -410,6 +443,8 @@ export function serverFromArray(v: unknown): ServerMsg | null {
             game: str(l[3], "lobby game"),
             players: int(l[4], "players"),
             maxPlayers: int(l[5], "max_players"),
+            // Appended within version 1: absent from an older server, nil on a single server.
+            url: optStr(l[6], "lobby url"),
           };
         }),
       };
@@ -454,6 +489,14 @@ export function serverFromArray(v: unknown): ServerMsg | null {
       return { type: "left", lobby: int(m[1], "lobby"), reason: str(m[2], "reason") };
     case S.ROSTER:
       return { type: "roster", host: optInt(m[1], "host"), roster: roster(m[2]) };
+    case S.REDIRECT:
+      return {
+        type: "redirect",
+        url: str(m[1], "url"),
+        then: int(m[2], "then"),
+        lobby: int(m[3], "lobby"),
+        ticket: bin(m[4], "ticket"),
+      };
     default:
       return null;
   }

@@ -25,6 +25,10 @@ export function errorText(code: number, serverMessage: string): string {
       return "The server is shutting down and takes no new lobbies.";
     case ErrorCode.OVERLOADED:
       return "The lobby is busy right now. Try again.";
+    case ErrorCode.CLUSTER_UNAVAILABLE:
+      return "That lobby is on another server, which this one cannot reach right now. Try again in a moment.";
+    case ErrorCode.TICKET_REFUSED:
+      return "The lobby's server did not let us in (the seat we were sent there for expired or was taken). Try joining again.";
     default:
       // Bad request and the like: the server's own message says which field.
       return serverMessage !== "" ? serverMessage : `The server refused that (error ${code}).`;

@@ -9,6 +9,8 @@ export const rust = fixtures as {
   chat: string;
   error: string;
   pong: string;
+  redeem: string;
+  redirect: string;
   match_frames: string[];
   match_expect: Array<{ tick: number; base?: number; rows: number[][]; events?: number[][] }>;
   move_start: [number, number];

@@ -1,7 +1,8 @@
 // Codec tests: our encoder against known bytes (some written by the Rust server's encoder), our decoder on server frames.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ChatRole, ProtocolError, decodeServer, encodeClient, floatAim } from "../src/protocol";
+import { encode } from "@msgpack/msgpack";
+import { ChatRole, ProtocolError, RedirectThen, decodeServer, encodeClient, floatAim } from "../src/protocol";
 import { hex, rust, unhex } from "./helpers";
 
 test("Hello [0, 1, \"ann\", nil] encodes to 94 00 01 a3 61 6e 6e c0", () => {
@@ -107,7 +108,7 @@ test("decodes Welcome, LobbyList, Chat, Error and Pong as the server encodes the
   });
   assert.deepEqual(decodeServer(unhex(rust.lobby_list)), {
     type: "lobbyList",
-    lobbies: [{ id: 3, code: "ABCDEF", name: "fun", game: "arena", players: 2, maxPlayers: 8 }],
+    lobbies: [{ id: 3, code: "ABCDEF", name: "fun", game: "arena", players: 2, maxPlayers: 8, url: null }],
   });
   assert.deepEqual(decodeServer(unhex(rust.chat)), { type: "chat", from: 2, name: "bob", text: "hi", role: 0 });
   // A spectator's line and the server's own differ only in the role.
@@ -155,4 +156,36 @@ test("malformed frames are refused; unknown types are skipped", () => {
   assert.throws(() => decodeServer(unhex("a3616263")), ProtocolError, "not an array");
   assert.throws(() => decodeServer(unhex("9206a161")), ProtocolError, "pong nonce must be an int");
   assert.equal(decodeServer(unhex("9163")), null, "type 99 is unknown to this client");
+});
+
+test("LobbySummary's url: a cluster node's ws URL, nil on a single server, absent from an older one", () => {
+  const summary = (...extra: unknown[]) => decodeServer(encode([1, [[3, "ABCDEF", "fun", "arena", 2, 8, ...extra]]]));
+  const url = (m: ReturnType<typeof decodeServer>) => (m !== null && m.type === "lobbyList" ? m.lobbies[0].url : "not a list");
+  assert.equal(url(summary("ws://10.0.0.2:8080/ws")), "ws://10.0.0.2:8080/ws");
+  assert.equal(url(summary(null)), null);
+  assert.equal(url(summary()), null);
+  assert.throws(() => summary(7), ProtocolError);
+});
+
+test("Redirect decodes as the server encodes it, and its ticket goes back in Redeem byte for byte", () => {
+  const m = decodeServer(unhex(rust.redirect));
+  assert.ok(m !== null && m.type === "redirect");
+  assert.equal(m.url, "ws://127.0.0.1:8082/ws");
+  assert.equal(m.then, RedirectThen.REDEEM);
+  assert.equal(m.lobby, 3);
+  assert.deepEqual([...m.ticket], [1, 2, 3]);
+  // [12, bin 01 02 03]: the same bytes as the server's encoder writes for that Redeem.
+  const redeem = encodeClient({ type: "redeem", ticket: m.ticket });
+  assert.equal(hex(redeem), "920cc403010203");
+  assert.equal(hex(redeem), rust.redeem);
+});
+
+test("Redirect: Retry and Resume carry an empty ticket; a ticket that is not bin is refused", () => {
+  // [10, url, 1, 0, bin ""]
+  const retry = decodeServer(encode([10, "ws://b/ws", RedirectThen.RETRY, 0, new Uint8Array(0)]));
+  assert.ok(retry !== null && retry.type === "redirect");
+  assert.equal(retry.then, RedirectThen.RETRY);
+  assert.equal(retry.ticket.length, 0);
+  assert.throws(() => decodeServer(encode([10, "ws://b/ws", 0, 3, [1, 2, 3]])), ProtocolError, "an array of ints is not bin");
+  assert.throws(() => decodeServer(encode([10, "ws://b/ws", 0, 3])), ProtocolError, "the ticket is required");
 });
