@@ -51,8 +51,6 @@ class App {
   /** An action waiting for the connection (first connect, or a reconnect under a new name). */
   private pending: (() => void) | null = null;
   private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The server we were welcomed by: another id after a reconnect means it restarted. */
-  private serverId: string | null = null;
   /** After a reconnect, on our way back into our lobby: an error about it means it is gone. */
   private returning = false;
   /** A resume we know must fail (the server restarted): its Error 9 says nothing new. */
@@ -72,6 +70,7 @@ class App {
     this.net = new Net(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, {
       message: (m) => this.onMessage(m),
       state: (s, why) => this.onNetState(s, why),
+      redirectFailed: (why) => this.onRedirectFailed(why),
     });
     this.lobby = new LobbyScreen({
       quickPlay: () => this.request(() => this.net.send({ type: "quickJoin", game: "arena" })),
@@ -216,8 +215,9 @@ class App {
       case "welcome": {
         const run = this.pending;
         this.pending = null;
-        const restarted = this.serverId !== null && m.serverId !== this.serverId;
-        this.serverId = m.serverId;
+        // Another server id from the same node (never at the end of a cluster's redirect: another node's
+        // id differs and says nothing).
+        const restarted = this.net.restarted;
         if (s !== null && restarted) {
           // Not the server we were on: our lobby died with it (a resume we sent will fail).
           this.resumeDoomed = this.net.resumeSeat;
@@ -225,7 +225,8 @@ class App {
         } else if (s !== null && (s.spectating || this.net.resumeSeat)) {
           // Spectators hold no seat: they just watch the same lobby again. Players asked for their
           // seat back in Hello. The answer is Joined, or an error that says the lobby is gone.
-          if (s.spectating) this.net.send({ type: "spectate", lobby: s.code });
+          // (At the end of a redirect the Redeem it sent is that request already.)
+          if (s.spectating && !this.net.redirected) this.net.send({ type: "spectate", lobby: s.code });
           this.returning = true;
           clearTimeout(this.rejoinTimer);
           this.rejoinTimer = setTimeout(() => {
@@ -333,12 +334,24 @@ class App {
         if (why !== "") console.info(`tickrelay: ${s}: ${why}`);
         break;
       }
+      case "redirecting":
+        // A cluster node sent us to the node our lobby is on: not a drop, nothing to show.
+        if (why !== "") console.info(`tickrelay: ${s} ${why}`);
+        break;
       case "failed":
         this.lobby.setStatus("offline", "Disconnected");
         this.exitGame(why);
         this.lobby.showError(why);
         break;
     }
+  }
+
+  /** A request we were redirected for came to nothing (too many redirects, or the lobby's node is unreachable). */
+  private onRedirectFailed(why: string): void {
+    this.joiningInvite = null;
+    // With a session, it was our way back to our seat: it is lost.
+    if (this.session !== null) this.exitGame(why);
+    else this.lobby.showError(why);
   }
 
   // ------------------------------------------------------------------------------ screens
