@@ -216,11 +216,13 @@ export class Net {
       this.ws = null;
       this.stopTimers();
       const fatal = FATAL_CLOSES.get(ev.code);
-      if (fatal !== undefined) {
+      if (fatal !== undefined && this.followUp === null) {
         this.setState("failed", fatal);
         return;
       }
-      const why = ev.reason !== "" ? ev.reason : `connection closed (${ev.code})`;
+      // A node a Redirect sent us to that refuses us (its allowed origins lack this page, say) is not the end:
+      // lost() says the request failed and takes us back to the node we came from.
+      const why = fatal ?? (ev.reason !== "" ? ev.reason : `connection closed (${ev.code})`);
       this.lost(why);
     };
     // onerror is always followed by onclose, which does the work.
@@ -352,7 +354,7 @@ export class Net {
       this.followUp = null;
       if (this.cameFrom !== null) this.nodeUrl = this.cameFrom;
       this.cameFrom = null;
-      this.giveUp(`Could not reach the server that lobby is on (${reason}).`);
+      this.giveUp(`Could not reach the server that lobby is on (${reason.replace(/\.$/, "")}).`);
     }
     this.setState(this.everOnline ? "reconnecting" : "connecting", reason);
     this.schedule();

@@ -297,6 +297,24 @@ test("the node a redirect names cannot be reached: the request fails, said once,
   assert.deepEqual(latest().sent, [[0, 1, "ann", null]], "a plain Hello: the ticket is not tried again");
 });
 
+test("a redirect's node that refuses this page's origin (1008): the request fails, and back where we were, still online", () => {
+  const { net, ws, seen } = online("ann");
+  net.send(join);
+  ws.receive(redirect("ws://elsewhere.example/ws", RedirectThen.REDEEM, 3, [1]));
+  latest().fail(1008);
+  assert.notEqual(net.state, "failed", "not fatal: the page's own server still takes us");
+  assert.equal(seen.failed.length, 1);
+  assert.match(seen.failed[0], /does not accept connections from this page's address/);
+  clock.advance(2000);
+  assert.equal(latest().url, HOME);
+  latest().accept();
+  latest().receive(welcome("node1.t1", "id-home"));
+  assert.equal(net.state, "online");
+  // Once welcomed somewhere, 1008 is final as before.
+  latest().fail(1008);
+  assert.equal(net.state, "failed");
+});
+
 test("a redirect to something that is no WebSocket address is not followed", () => {
   const { ws, seen } = online("ann");
   ws.receive(redirect("javascript:alert(1)", RedirectThen.REDEEM, 3, [1]));
