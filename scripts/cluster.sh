@@ -82,6 +82,15 @@ if ! kill -0 "${pids[0]}" 2>/dev/null || [ "$(redis-cli -p "$REDIS_PORT" ping 2>
   exit 1
 fi
 
+# A page served by one node opens a WebSocket to another when it is redirected: every node
+# allows every node's origin (server.allowed_origins; by default only a page's own).
+origins=""
+for i in $(seq "$NODES"); do
+  port=$((BASE_PORT + i - 1))
+  origins+="${origins:+,}\"http://127.0.0.1:$port\",\"http://localhost:$port\""
+done
+export TICKRELAY__SERVER__ALLOWED_ORIGINS="[$origins]"
+
 for i in $(seq "$NODES"); do
   port=$((BASE_PORT + i - 1))
   TICKRELAY__CLUSTER__REDIS_URL="redis://127.0.0.1:$REDIS_PORT/" \

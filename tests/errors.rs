@@ -360,10 +360,10 @@ async fn bad_frames_get_clear_errors_and_the_rest_of_the_lobby_misses_no_tick() 
                 "200",
             ),
             (
-                "unknown type 12",
-                vec![0x91, 0x0c],
+                "unknown type 13 (the first after Redeem)",
+                vec![0x91, 0x0d],
                 ErrorCode::UnknownMessage,
-                "12",
+                "13",
             ),
             (
                 "dx 200 does not fit i8",

@@ -65,7 +65,13 @@ impl Server {
     /// Builds the server and starts its shards: one thread per core (or `server.shards`), each
     /// running its share of lobbies and connections.
     pub fn new(config: Arc<Config>, stop: CancellationToken) -> Server {
-        let shutdown = CancellationToken::new();
+        // Without a drain on stop the server's own signal is the caller's, at the same instant
+        // (a child token); with one, it follows the caller's after the drain.
+        let shutdown = if config.cluster.drain {
+            CancellationToken::new()
+        } else {
+            stop.child_token()
+        };
         let metrics = Arc::new(Metrics::new());
         let tasks = TaskTracker::new();
         let count = match config.server.shards {
