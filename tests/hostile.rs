@@ -138,7 +138,7 @@ async fn unknown_message_types_get_error_14() {
     within(10, async {
         let (mut c, _) = server.client("future").await;
         for frame in [
-            vec![0x91, 0x0c],
+            vec![0x91, 0x0d], // 13: the first after Redeem (12)
             vec![0x93, 0x7f, 0x01, 0x02],
             vec![0x91, 0xcc, 0xff],
             vec![0x91, 0xcd, 0x01, 0x2c],

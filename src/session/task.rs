@@ -213,13 +213,6 @@ async fn run(link: &Link, start: Start, timer: &mut NetsimTimer) -> Exit {
             Ok(pass) => pass,
             Err(exit) => return exit,
         };
-        if let Some(exit) = ask_directory(link).await {
-            return exit;
-        }
-        if link.live.borrow().ask.is_some() {
-            // The answer asked something more: step (flush) and ask again.
-            continue;
-        }
         if let Err(exit) = rest(link, pass, timer).await {
             return exit;
         }
@@ -241,6 +234,14 @@ async fn ask_directory(link: &Link) -> Option<Exit> {
 /// Between two passes: after one that used its whole budget, let the shard's other tasks run and
 /// go again; else wait for something to do.
 async fn rest(link: &Link, pass: Pass, timer: &mut NetsimTimer) -> Result<(), Exit> {
+    if link.live.borrow().ask.is_some() {
+        // A question for the cluster's directory first (boxed: only a session that asks pays
+        // for its future); the next pass flushes the answer, or asks again.
+        return match Box::pin(ask_directory(link)).await {
+            Some(exit) => Err(exit),
+            None => Ok(()),
+        };
+    }
     settle(link)?;
     match pass {
         Pass::More => tokio::task::yield_now().await,
