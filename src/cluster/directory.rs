@@ -36,6 +36,9 @@ pub struct NodeInfo {
     pub lobbies: u32,
     pub players: u32,
     pub draining: bool,
+    /// Takes new lobbies: not draining and under its `lobby.max_lobbies`.
+    #[serde(default)]
+    pub accepting: bool,
 }
 
 impl NodeInfo {

@@ -92,6 +92,7 @@ async fn beat(cluster: &Cluster, registry: &Registry) -> Result<Vec<u32>, super:
         lobbies: listings.len() as u32,
         players: listings.iter().map(|(l, _)| u32::from(l.players)).sum(),
         draining: cluster.is_draining(),
+        accepting: !cluster.is_draining() && registry.can_open().is_ok(),
     };
     let ttl = cluster.ttl_ms();
     let published = cluster

@@ -199,7 +199,7 @@ impl Cluster {
         let nodes = self.ask(self.dir.nodes(QUERY_LIMIT)).await?;
         Ok(nodes
             .into_iter()
-            .filter(|n| n.id != self.node_id && !n.draining)
+            .filter(|n| n.id != self.node_id && n.accepting)
             .min_by_key(NodeInfo::load))
     }
 

@@ -195,7 +195,7 @@ impl Directory for RedisDirectory {
                 .arg("PX")
                 .arg(ttl_ms)
                 .ignore();
-            if node.draining {
+            if !node.accepting {
                 pipe.zrem(NODES, &node.id).ignore();
             } else {
                 pipe.zadd(NODES, &node.id, node.load()).ignore();

@@ -307,7 +307,12 @@ impl Registry {
             .start(shard, LobbyState::new(settings), shared.clone());
         inner.lobbies.insert(id, shared.clone());
         inner.by_code.insert(code, id);
+        let full = inner.lobbies.len() >= cfg.lobby.max_lobbies;
         drop(inner);
+        if let Some(c) = self.cluster.get().filter(|_| full) {
+            // Other nodes must stop sending creates here now, not a heartbeat later.
+            c.beat_now();
+        }
         self.metrics.lobbies.inc();
         Ok(LobbyHandle { shared })
     }
@@ -408,9 +413,13 @@ impl Directory for Registry {
             inner.by_code.remove(&l.code);
             inner.tokens.retain(|_, v| *v != id);
             self.metrics.lobbies.dec();
+            let had_been_full = inner.lobbies.len() + 1 >= self.config.lobby.max_lobbies;
             drop(inner);
             if let Some(c) = self.cluster.get() {
                 c.withdraw(c.listing(&l));
+                if had_been_full {
+                    c.beat_now();
+                }
             }
         }
     }
