@@ -198,6 +198,8 @@ impl Live {
                 self.send(&ServerMsg::LobbyList(list));
             }
             Answer::Claimed(new, identity) => {
+                let (id, code) = identity.clone();
+                let game = new.game;
                 let created = self.shard.ctx.registry.create_as(
                     new.name,
                     new.game,
@@ -206,6 +208,21 @@ impl Live {
                     new.rounds,
                     Some(identity),
                 );
+                if created.is_err() {
+                    // Claimed but not opened (the node filled up or began to stop meanwhile):
+                    // free the code and id now rather than when they expire.
+                    cluster.withdraw(Listing {
+                        id: id.0,
+                        code,
+                        name: String::new(),
+                        game: game.name().to_owned(),
+                        players: 0,
+                        max_players: 0,
+                        public: false,
+                        node: cluster.node_id.clone(),
+                        url: String::new(),
+                    });
+                }
                 return self.enter_created(created);
             }
             Answer::Elsewhere(_, Ok(Some(node))) => {
