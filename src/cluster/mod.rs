@@ -3,18 +3,17 @@
 //! elsewhere, and sends clients there with a signed seat ticket ([`ticket`]). Without it, none of
 //! this exists and the registry is the whole directory. docs/cluster.md has the design.
 
-mod config;
 pub mod directory;
 mod heartbeat;
 pub mod redis_dir;
 pub mod ticket;
 
-pub use config::{AdminConfig, ClusterConfig};
+pub use crate::config::{AdminConfig, ClusterConfig};
 pub use directory::{DirError, Directory, Listing, NodeInfo};
 pub use heartbeat::run_heartbeat;
 pub use ticket::{SeatKind, Ticket, TicketError};
 
-use crate::lobby::LobbyShared;
+use crate::lobby::{Announce, LobbyShared};
 use crate::metrics::Metrics;
 use crate::protocol::{LobbyId, LobbyRef};
 use std::collections::HashMap;
@@ -267,6 +266,25 @@ impl Cluster {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+}
+
+impl Announce for Cluster {
+    fn url(&self) -> &str {
+        Cluster::url(self)
+    }
+
+    fn closed(&self, lobby: &LobbyShared) {
+        self.withdraw(self.listing(lobby));
+    }
+
+    fn capacity_changed(&self) {
+        self.beat_now();
+    }
+
+    fn draining(&self) {
+        self.set_draining();
+        self.beat_now();
     }
 }
 

@@ -15,7 +15,7 @@ mod state;
 
 pub use actor::{end as end_lobby, run as run_lobby, LobbyCell, LobbyRun, SharedLobby, PHASES};
 pub use code::{generate_code, normalize_code};
-pub use ports::{Directory, Effect, LobbyStats, MemberLink, SendError, Sink};
+pub use ports::{Announce, Directory, Effect, LobbyStats, MemberLink, SendError, Sink};
 pub use registry::{Host, LobbyHandle, LobbyShared, Registry, RegistryError, MAX_LISTED};
 pub use settings::{LobbySettings, Rounds};
 pub use state::{JoinError, JoinOk, LobbyState};

@@ -81,3 +81,16 @@ pub struct LobbyStats {
     pub overflowed_inputs: u64,
     pub slow_kicks: u64,
 }
+
+/// What the registry tells a shared directory about this node's lobbies, when the node is one of a
+/// cluster's (implemented by `cluster::Cluster`; a node on its own has none).
+pub trait Announce: Send + Sync {
+    /// The URL this node's lobbies are listed with.
+    fn url(&self) -> &str;
+    /// A lobby closed: take it out of the directory.
+    fn closed(&self, lobby: &super::LobbyShared);
+    /// The node filled up, got room again, or began to drain: tell the directory now.
+    fn capacity_changed(&self);
+    /// The node drains: no new lobbies or quick-joins here.
+    fn draining(&self);
+}

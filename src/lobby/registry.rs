@@ -2,7 +2,7 @@
 //! It decides where a new lobby runs (through [`Host`]) but runs nothing itself.
 
 use super::code::generate_code;
-use super::ports::Directory;
+use super::ports::{Announce, Directory};
 use super::settings::{LobbySettings, Rounds};
 use super::state::LobbyState;
 use crate::config::Config;
@@ -115,7 +115,7 @@ pub struct Registry {
     next_id: AtomicU32,
     rng: Mutex<fastrand::Rng>,
     /// Set once when the node is a cluster node: closed lobbies leave the shared directory too.
-    cluster: OnceLock<Arc<crate::cluster::Cluster>>,
+    announce: OnceLock<Arc<dyn Announce>>,
     /// No new lobbies here (the node is draining).
     draining: AtomicBool,
 }
@@ -135,26 +135,22 @@ impl Registry {
             host,
             next_id: AtomicU32::new(1),
             rng: Mutex::new(fastrand::Rng::new()),
-            cluster: OnceLock::new(),
+            announce: OnceLock::new(),
             draining: AtomicBool::new(false),
         })
     }
 
     /// Makes this registry a cluster node's: its lobbies are listed with the node's URL and
     /// withdrawn from the shared directory when they close.
-    pub fn set_cluster(&self, cluster: Arc<crate::cluster::Cluster>) {
-        let _ = self.cluster.set(cluster);
-    }
-
-    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
-        self.cluster.get()
+    pub fn set_announce(&self, announce: Arc<dyn Announce>) {
+        let _ = self.announce.set(announce);
     }
 
     /// From now on no new lobby opens here.
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::Relaxed);
-        if let Some(c) = self.cluster.get() {
-            c.set_draining();
+        if let Some(a) = self.announce.get() {
+            a.draining();
         }
     }
 
@@ -309,9 +305,9 @@ impl Registry {
         inner.by_code.insert(code, id);
         let full = inner.lobbies.len() >= cfg.lobby.max_lobbies;
         drop(inner);
-        if let Some(c) = self.cluster.get().filter(|_| full) {
+        if let Some(a) = self.announce.get().filter(|_| full) {
             // Other nodes must stop sending creates here now, not a heartbeat later.
-            c.beat_now();
+            a.capacity_changed();
         }
         self.metrics.lobbies.inc();
         Ok(LobbyHandle { shared })
@@ -340,9 +336,9 @@ impl Registry {
             .filter(|l| l.public && game.is_none_or(|g| l.game == g))
             .map(|l| l.summary())
             .collect();
-        if let Some(c) = self.cluster.get() {
+        if let Some(a) = self.announce.get() {
             for l in &mut list {
-                l.url = Some(c.url().to_owned());
+                l.url = Some(a.url().to_owned());
             }
         }
         list.sort_by(|a, b| b.players.cmp(&a.players).then(a.id.cmp(&b.id)));
@@ -415,10 +411,10 @@ impl Directory for Registry {
             self.metrics.lobbies.dec();
             let had_been_full = inner.lobbies.len() + 1 >= self.config.lobby.max_lobbies;
             drop(inner);
-            if let Some(c) = self.cluster.get() {
-                c.withdraw(c.listing(&l));
+            if let Some(a) = self.announce.get() {
+                a.closed(&l);
                 if had_been_full {
-                    c.beat_now();
+                    a.capacity_changed();
                 }
             }
         }

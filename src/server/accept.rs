@@ -85,15 +85,21 @@ impl Server {
             shutdown.clone(),
             shards.clone(),
         );
-        if config.cluster.enabled() {
+        let cluster = if config.cluster.enabled() {
             match crate::cluster::Cluster::new(&config.cluster, metrics.clone()) {
-                Ok(c) => registry.set_cluster(c),
+                Ok(c) => {
+                    registry.set_announce(c.clone());
+                    Some(c)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "cluster.redis_url is not a Redis URL; stopping");
                     shutdown.cancel();
+                    None
                 }
             }
-        }
+        } else {
+            None
+        };
         let server_id = match super::identity::new_server_id() {
             Ok(id) => Some(id),
             Err(e) => {
@@ -112,6 +118,7 @@ impl Server {
             tasks: tasks.clone(),
             server_id,
             client_limits: config.client_limits(),
+            cluster: cluster.clone(),
         });
         if let Err(e) = shard::spawn(ctx, seeds) {
             // Without its threads the server cannot serve anyone: say so, and stop at once.
@@ -133,6 +140,7 @@ impl Server {
                 next_session: Arc::new(AtomicU64::new(1)),
                 refusals: Arc::new(Semaphore::new(64)),
                 drain_requested: CancellationToken::new(),
+                cluster,
             },
             stop,
         }
@@ -150,7 +158,7 @@ impl Server {
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
         let app = self.app;
         tokio::spawn(super::drain::stop_when_asked(app.clone(), self.stop));
-        if let Some(cluster) = app.registry.cluster() {
+        if let Some(cluster) = &app.cluster {
             cluster.set_bound(listener.local_addr()?);
             info!(node = %cluster.node_id, url = cluster.url(), "cluster node");
             app.tasks.spawn(crate::cluster::run_heartbeat(

@@ -26,4 +26,6 @@ pub struct App {
     pub refusals: Arc<Semaphore>,
     /// Cancelled by `POST /admin/drain`: drain, then stop.
     pub drain_requested: CancellationToken,
+    /// This node in its cluster (`None`: a node on its own).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }

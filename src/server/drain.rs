@@ -25,10 +25,8 @@ pub async fn stop_when_asked(app: App, stop: tokio_util::sync::CancellationToken
 }
 
 async fn drain_lobbies(app: &App) {
+    // In a cluster this also takes the node out of the directory's node index at once.
     app.registry.set_draining();
-    if let Some(c) = app.registry.cluster() {
-        c.beat_now();
-    }
     let deadline = Instant::now() + app.config.server.shutdown_deadline;
     info!(
         lobbies = app.registry.lobby_count(),

@@ -38,7 +38,7 @@ pub async fn lobbies(State(app): State<App>, Query(q): Query<LobbyQuery>) -> Res
         Some(Err(e)) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     let mut list = app.registry.list(game);
-    if let Some(c) = app.registry.cluster() {
+    if let Some(c) = &app.cluster {
         let games: Vec<&str> = match game {
             Some(g) => vec![g.name()],
             None => GameKind::ALL.iter().map(|g| g.name()).collect(),

@@ -113,7 +113,7 @@ async fn claim(cluster: &Cluster, registry: &Registry, new: &NewLobby) -> (Lobby
 
 impl Live {
     pub(super) fn cluster(&self) -> Option<Arc<Cluster>> {
-        self.shard.ctx.registry.cluster().cloned()
+        self.shard.ctx.cluster.clone()
     }
 
     /// Where the session's next question for the directory goes.

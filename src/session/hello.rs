@@ -64,7 +64,7 @@ impl Live {
         let s = &mut self.s;
         s.name = clean_text(&h.name, MAX_NAME_LEN).unwrap_or_else(|| format!("player-{}", s.id.0));
         s.span.record("name", s.name.as_str());
-        let node = self.shard.ctx.registry.cluster().map(|c| c.node_id.clone());
+        let node = self.shard.ctx.cluster.as_ref().map(|c| c.node_id.clone());
         let s = &mut self.s;
         s.token = match new_token() {
             // A cluster node's tokens name it, so any node can send a returning client back.

@@ -224,8 +224,8 @@ async fn ask_directory(link: &Link) -> Option<Exit> {
     let (ask, cluster, registry) = {
         let mut live = link.live.borrow_mut();
         let ask = live.ask.take()?;
-        let registry = live.shard.ctx.registry.clone();
-        (ask, registry.cluster()?.clone(), registry)
+        let ctx = &live.shard.ctx;
+        (ask, ctx.cluster.clone()?, ctx.registry.clone())
     };
     let answer = cluster_ops::resolve(cluster, registry, ask).await;
     link.live.borrow_mut().on_answer(answer).err()

@@ -31,6 +31,8 @@ pub struct Context {
     pub server_id: Option<String>,
     /// The limits `Welcome` tells every client, from the config.
     pub client_limits: ClientLimits,
+    /// This node in its cluster (`None`: a node on its own).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// What a new connection is for.
