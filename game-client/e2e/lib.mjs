@@ -1,10 +1,12 @@
 // Shared by the browser end-to-end test (run.mjs) and the README screenshot script (screenshots.mjs):
-// find Chromium, start the real tickrelay server on a free port, launch headless Chromium, clean up.
+// find Chromium, start the real tickrelay server on a free port, launch headless Chromium, clean up;
+// for the cluster test, a throwaway redis-server.
 
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { accessSync, constants, cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** game-client/ */
@@ -101,6 +103,95 @@ export async function stopServer(proc, graceMs = 3000) {
   const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read, closed). Another
+ * process may take it before the caller binds it; that caller's start then fails loudly.
+ */
+export function freePort() {
+  return new Promise((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePromise(port));
+    });
+  });
+}
+
+/** `name`'s path on PATH (an executable file), or null. */
+export function onPath(name) {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** What `redis-cli -p PORT ping` answers (trimmed), or "" if it cannot say within 2 s. */
+function redisPing(port) {
+  return new Promise((r) =>
+    execFile("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "ping"], { timeout: 2000 }, (err, out) => r(err ? "" : out.trim())),
+  );
+}
+
+/**
+ * Starts a throwaway `redis-server` (no persistence, a fresh temporary directory) on a free
+ * 127.0.0.1 port and resolves once `redis-cli ping` answers PONG, within `timeoutMs`. Needs
+ * redis-server and redis-cli on PATH (apt-get install redis-server). A port taken between the probe
+ * and redis-server's bind is tried again with another, up to 3 times.
+ * Returns { port, url, proc, dir, log() }; stop it with stopRedis.
+ */
+export async function startRedis({ timeoutMs = 10000 } = {}) {
+  let last = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "tickrelay-e2e-redis-"));
+    const proc = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"],
+      { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    proc.stdout.setEncoding("utf8");
+    proc.stderr.setEncoding("utf8");
+    proc.stdout.on("data", (d) => (output += d));
+    proc.stderr.on("data", (d) => (output += d));
+    let spawnError = null;
+    proc.on("error", (e) => (spawnError = e));
+    const redis = { port, url: `redis://127.0.0.1:${port}/`, proc, dir, log: () => output };
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (spawnError !== null || proc.exitCode !== null || proc.signalCode !== null) break;
+      if ((await redisPing(port)) === "PONG") return redis;
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100)); // polling PING, bounded by the deadline
+    }
+    const exited = spawnError === null && (proc.exitCode !== null || proc.signalCode !== null);
+    await stopRedis(redis);
+    last = spawnError !== null
+      ? `could not run redis-server: ${spawnError.message}`
+      : exited
+        ? `redis-server exited at start (code ${proc.exitCode}, signal ${proc.signalCode}) on port ${port}`
+        : `redis-server did not answer PING on port ${port} within ${timeoutMs} ms`;
+    last += output === "" ? "" : `\n${output}`;
+    if (!exited) break; // not a lost race for the port: another try will not help
+  }
+  throw new Error(last);
+}
+
+/** Stops a redis from startRedis (SIGTERM, then SIGKILL) and removes its directory. Safe to repeat. */
+export async function stopRedis(redis) {
+  if (redis === null || redis === undefined) return;
+  if (redis.proc.pid !== undefined) await stopServer(redis.proc); // (no pid: it never started)
+  rmSync(redis.dir, { recursive: true, force: true });
 }
 
 export async function launchChromium(executablePath) {

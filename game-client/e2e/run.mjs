@@ -1,13 +1,16 @@
 // The browser end-to-end test: headless Chromium (Debian's `chromium`, driven by playwright-core)
 // against the real tickrelay server. Two pages join one lobby by code, one holds a movement key,
-// the other sees that player move. Screenshots go to e2e/artifacts/.
+// the other sees that player move. Screenshots go to e2e/artifacts/. The cluster test also starts a
+// throwaway redis-server and two cluster nodes.
 //
 //   npm run e2e                 (needs target/debug/tickrelay and dist/: `make e2e` builds both)
 //   TICKRELAY_BIN=/path/to/tickrelay CHROMIUM=/path/to/chromium npm run e2e
 //
 // Without Chromium it skips with a loud message and exits 0, unless REQUIRE_BROWSER=1 (set by
-// .ci/run), where a missing browser is a failure.
+// .ci/run), where a missing browser is a failure. Without redis-server only the cluster test skips
+// (loudly), unless REQUIRE_REDIS=1 (also set by .ci/run).
 
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -16,14 +19,18 @@ import {
   createLobby,
   describePage,
   findChromium,
+  freePort,
   inGame,
   joinByCode,
   launchChromium,
   newPage,
+  onPath,
   positionOf,
   serverBinary,
   setName,
+  startRedis,
   startServer,
+  stopRedis,
   stopServer,
   you,
 } from "./lib.mjs";
@@ -53,6 +60,7 @@ const KEYS = [
 ];
 
 const requireBrowser = process.env.REQUIRE_BROWSER === "1";
+const requireRedis = process.env.REQUIRE_REDIS === "1";
 const chromiumPath = findChromium();
 if (chromiumPath === null) {
   const bar = "!".repeat(78);
@@ -78,6 +86,19 @@ let server = null;
 let simServer = null;
 let browser = null;
 const pages = [];
+/** The cluster test's redis-server and nodes while they run (the exit handlers kill what is left). */
+const cluster = { redis: null, nodes: [] };
+
+/** Kills at once whatever servers are still running (the process is about to end). */
+function killAll() {
+  server?.proc.kill("SIGKILL");
+  simServer?.proc.kill("SIGKILL");
+  for (const n of cluster.nodes) n.proc.kill("SIGKILL");
+  if (cluster.redis !== null) {
+    cluster.redis.proc.kill("SIGKILL");
+    rmSync(cluster.redis.dir, { recursive: true, force: true });
+  }
+}
 
 async function cleanup() {
   try {
@@ -92,21 +113,16 @@ async function cleanup() {
 const watchdog = setTimeout(() => {
   console.error(`e2e: still running after ${WATCHDOG_MS / 1000} s; giving up`);
   console.log("e2e: 0 passed, 1 failed");
-  server?.proc.kill("SIGKILL");
-  simServer?.proc.kill("SIGKILL");
+  killAll();
   browser?.close().catch(() => {});
   process.exit(1);
 }, WATCHDOG_MS);
 watchdog.unref();
 // However this process ends (even on a crash, or EPIPE when piped into `head`), the server goes with it.
-process.on("exit", () => {
-  server?.proc.kill("SIGKILL");
-  simServer?.proc.kill("SIGKILL");
-});
+process.on("exit", killAll);
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, () => {
-    server?.proc.kill("SIGKILL");
-    simServer?.proc.kill("SIGKILL");
+    killAll();
     process.exit(130);
   });
 }
@@ -403,6 +419,159 @@ for (const throttle of [1, 2]) {
     await b.context().close();
   });
 }
+
+// A cluster of two nodes sharing a throwaway redis-server: a page served by node 2 joins by code a
+// lobby that lives on node 1; node 2 redirects it and the page follows by itself to node 1.
+test("a page on one cluster node joins by code a lobby on another, and the two players see each other", async () => {
+  const missing = ["redis-server", "redis-cli"].filter((name) => onPath(name) === null);
+  if (missing.length > 0) {
+    const bar = "!".repeat(78);
+    console.error(
+      [
+        bar,
+        `!!  e2e: the cluster test ${requireRedis ? "FAILED" : "SKIPPED"} - ${missing.join(" and ")} not found on PATH.`,
+        "!!  It did NOT run. Install it with: apt-get install redis-server",
+        requireRedis ? "!!  REQUIRE_REDIS=1 is set, so this is a FAILURE." : "!!  (Set REQUIRE_REDIS=1 to make this a failure, as CI does.)",
+        bar,
+      ].join("\n"),
+    );
+    if (requireRedis) throw new Error(`${missing.join(" and ")} not on PATH and REQUIRE_REDIS=1`);
+    throw new Skip(`${missing.join(" and ")} not on PATH: apt-get install redis-server`);
+  }
+  try {
+    cluster.redis = await startRedis();
+    // Both nodes' origins go in both nodes' settings, so the ports are chosen before either starts.
+    const ports = [await freePort()];
+    while (ports.length < 2) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const origins = ports.map((p) => `http://127.0.0.1:${p}`);
+    const secret = randomBytes(16).toString("hex");
+    for (const [i, port] of ports.entries()) {
+      const env = {
+        TICKRELAY__CLUSTER__REDIS_URL: cluster.redis.url,
+        TICKRELAY__CLUSTER__NODE_ID: `e2e${i + 1}`,
+        TICKRELAY__CLUSTER__SECRET: secret,
+        TICKRELAY__CLUSTER__HEARTBEAT: "200ms",
+        TICKRELAY__CLUSTER__TTL: "2s",
+        TICKRELAY__SERVER__ALLOWED_ORIGINS: JSON.stringify(origins),
+      };
+      cluster.nodes.push(await startServer(serverBinary(), { env, port }));
+    }
+    const [one, two] = cluster.nodes.map((n) => n.url);
+    const oneWs = `${one.replace(/^http/, "ws")}/ws`;
+    console.log(`  redis at ${cluster.redis.url}; node e2e1 at ${one}, node e2e2 at ${two}`);
+
+    // A creates a private lobby on node 1; B, on node 2, joins it by its code.
+    const a = await newPage(browser, one, { track: (p) => pages.push(["cluster-a", p]) });
+    await setName(a, "ann");
+    const code = await createLobby(a, { name: "e2e cluster", isPrivate: true });
+    const b = await newPage(browser, two, { track: (p) => pages.push(["cluster-b", p]) });
+    await setName(b, "bob");
+    await joinByCode(b, code); // throws unless B ends up in `code`
+    assert((await inGame(b)) === code, `B is not in ${code}`);
+
+    // B's socket went to node 1: the page said so, node 2 sent it there and node 1 took its ticket.
+    const redirected = `tickrelay: redirecting to ${oneWs}`;
+    await pollUntil(2000, async () => (b.console.some((l) => l.includes(redirected)) ? true : null), () =>
+      `B's console never said "${redirected}": ${JSON.stringify(b.console.slice(-10))}`,
+    );
+    assert(b.url().startsWith(two), `B's page is at ${b.url()}, not on node 2`);
+    const metric = async (url, name) => {
+      const m = await (await fetch(`${url}/metrics`)).text();
+      return Number(new RegExp(`^tickrelay_${name}(?:_total)? (\\d+)`, "m").exec(m)?.[1] ?? NaN);
+    };
+    const counts = {
+      issuedByTwo: await metric(two, "redirects_issued"),
+      followedToOne: await metric(one, "redirects_followed"),
+      playersOnOne: await metric(one, "players"),
+      playersOnTwo: await metric(two, "players"),
+    };
+    assert(
+      counts.issuedByTwo === 1 && counts.followedToOne === 1 && counts.playersOnOne === 2 && counts.playersOnTwo === 0,
+      `the nodes' metrics say ${JSON.stringify(counts)}; wanted one redirect from node 2 taken up by node 1, both players on node 1`,
+    );
+
+    // Both see both.
+    const [aId, bId] = [await you(a), await you(b)];
+    assert(aId !== null && bId !== null && aId !== bId, `player ids: A ${aId}, B ${bId}`);
+    for (const p of [a, b]) {
+      await p.waitForFunction(
+        ([x, y]) => {
+          const ids = window.__tickrelay.players().map((q) => q.id);
+          return ids.length === 2 && ids.includes(x) && ids.includes(y);
+        },
+        [aId, bId],
+        { timeout: 5000 },
+      );
+      await p.waitForFunction(
+        () => {
+          const t = document.getElementById("scoreboard").textContent;
+          return t.includes("ann") && t.includes("bob");
+        },
+        null,
+        { timeout: 5000 },
+      );
+    }
+
+    // A walks ("d" unless a wall or pillar is right there) for a second; B sees it.
+    const start = await positionOf(b, aId);
+    assert(start !== null, "B has no position for A");
+    const right = { ...KEYS[0], free: room(start, KEYS[0]) };
+    const dir = right.free >= 150 ? right : KEYS.map((k) => ({ ...k, free: room(start, k) })).sort((x, y) => y.free - x.free)[0];
+    const holdMs = 1000;
+    const minMove = Math.min(dir.free, (SPEED * holdMs) / 1000) * 0.5;
+    await a.keyboard.down(dir.key);
+    await a.waitForTimeout(holdMs); // holding the key for a while is the action under test
+    await a.keyboard.up(dir.key);
+    try {
+      await b.waitForFunction(
+        ({ id, start, dx, dy, minMove }) => {
+          const p = window.__tickrelay.players().find((q) => q.id === id);
+          return p !== undefined && (p.x - start.x) * dx + (p.y - start.y) * dy >= minMove;
+        },
+        { id: aId, start, dx: dir.dx, dy: dir.dy, minMove },
+        { timeout: 5000 },
+      );
+    } catch {
+      throw new Error(`A held "${dir.key}" for ${holdMs} ms but B sees A at ${fmt(await positionOf(b, aId))}, from ${fmt(start)}; wanted ${minMove.toFixed(0)} units`);
+    }
+    console.log(`  B (page on node 2, socket on node 1) saw A walk from ${fmt(start)} to ${fmt(await positionOf(b, aId))} holding "${dir.key}"`);
+    console.log(`  screenshot: ${await shot(b, "cluster-join.png")}`);
+
+    // A public lobby on node 1 is listed on node 2: in its page's lobby list and in its /api/lobbies,
+    // with node 1's address. The private one is listed nowhere.
+    const c = await newPage(browser, one, { track: (p) => pages.push(["cluster-c", p]) });
+    await setName(c, "cat");
+    const publicCode = await createLobby(c, { name: "e2e cluster public" });
+    const d = await newPage(browser, two, { track: (p) => pages.push(["cluster-d", p]) });
+    try {
+      await d.waitForFunction(
+        () => [...document.querySelectorAll("#lobby-table tbody tr")].some((r) => r.cells[0].textContent.includes("e2e cluster public")),
+        null,
+        { timeout: 10000 }, // the page asks for the list every 2 s
+      );
+    } catch {
+      throw new Error(`node 2's lobby screen never listed node 1's public lobby: ${await d.textContent("#lobby-table")}`);
+    }
+    const listed = await (await fetch(`${two}/api/lobbies`)).json();
+    const entry = listed.find((l) => l.code === publicCode);
+    assert(entry !== undefined, `node 2's /api/lobbies lacks ${publicCode}: ${JSON.stringify(listed)}`);
+    assert(entry.url === oneWs, `node 2 lists ${publicCode} at ${JSON.stringify(entry.url)}, not node 1's ${oneWs}`);
+    assert(!listed.some((l) => l.code === code), `node 2 lists the private lobby ${code}`);
+  } catch (e) {
+    const logs = cluster.nodes.map((n, i) => `--- node e2e${i + 1} output ---\n${n.log()}`);
+    if (cluster.redis !== null) logs.push(`--- redis-server output ---\n${cluster.redis.log()}`);
+    // (The report prints the stack, which already holds the message.)
+    if (e instanceof Error) e.stack = `${e.stack ?? e.message}\n${logs.join("\n")}---`;
+    throw e;
+  } finally {
+    for (const n of cluster.nodes.splice(0)) await stopServer(n.proc);
+    await stopRedis(cluster.redis);
+    cluster.redis = null;
+  }
+});
 
 /**
  * One measured window of the netcode test: A walks (where it has the most room), fires a burst
