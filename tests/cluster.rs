@@ -144,7 +144,11 @@ async fn a_lobby_on_one_node_is_listed_and_joined_from_another_and_both_players_
         assert_eq!(n1.metric("tickrelay_redirects_followed_total").await, 1.0);
         assert_eq!(n2.metric("tickrelay_redirects_issued_total").await, 1.0);
         // The lookup (and every heartbeat) went through the timed directory.
-        assert!(n2.metric("tickrelay_directory_round_trip_seconds_count").await >= 1.0);
+        assert!(
+            n2.metric("tickrelay_directory_round_trip_seconds_count")
+                .await
+                >= 1.0
+        );
         // Both walk; each sees the other move.
         let (ida, idb) = (ja.you.unwrap(), jb.you.unwrap());
         let (mut wa, mut wb) = (World::default(), World::default());
