@@ -93,6 +93,12 @@ fn client_msgs() -> Vec<(&'static str, ClientMsg)> {
         ("ping", ClientMsg::Ping { nonce: u64::MAX }),
         ("restart_round", ClientMsg::RestartRound),
         ("resync", ClientMsg::Resync),
+        (
+            "redeem",
+            ClientMsg::Redeem {
+                ticket: vec![0x96, 1, 7, 0xa3, b'a', b'n', b'n'],
+            },
+        ),
     ]
 }
 
@@ -166,6 +172,7 @@ fn server_frames() -> Vec<(&'static str, Vec<u8>)> {
                 game: "walkers".into(),
                 players: 2,
                 max_players: 16,
+                url: Some("ws://127.0.0.1:8082/ws".into()),
             }]),
         ),
         (
@@ -232,6 +239,15 @@ fn server_frames() -> Vec<(&'static str, Vec<u8>)> {
             },
         ),
         ("roster", ServerMsg::Roster { host: None, roster }),
+        (
+            "redirect",
+            ServerMsg::Redirect {
+                url: "ws://127.0.0.1:8082/ws".into(),
+                then: tickrelay::protocol::RedirectThen::Redeem,
+                lobby: LobbyId(7),
+                ticket: vec![1, 2, 3],
+            },
+        ),
     ];
     let mut out: Vec<(&'static str, Vec<u8>)> =
         msgs.into_iter().map(|(n, m)| (n, encode(&m))).collect();
