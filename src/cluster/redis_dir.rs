@@ -140,19 +140,29 @@ impl RedisDirectory {
         Ok(())
     }
 
-    /// The records behind an index's members, dropping members whose record has expired.
-    async fn listings(&self, index: &str, ids: Vec<u32>) -> Result<Vec<Listing>, DirError> {
+    /// The records behind an index's members (`key` names each member's record), dropping from
+    /// the index the members whose record has expired: lobbies and nodes alike.
+    async fn records<M, T>(
+        &self,
+        index: &str,
+        ids: Vec<M>,
+        key: impl Fn(&M) -> String,
+    ) -> Result<Vec<T>, DirError>
+    where
+        M: redis::ToRedisArgs + Send + Sync,
+        T: serde::de::DeserializeOwned,
+    {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let mut c = self.conn.clone();
-        let keys: Vec<String> = ids.iter().map(|&id| lobby_key(id)).collect();
+        let keys: Vec<String> = ids.iter().map(key).collect();
         let records: Vec<Option<String>> = c.mget(&keys).await.map_err(err)?;
         let mut out = Vec::with_capacity(ids.len());
         let mut stale = Vec::new();
         for (id, rec) in ids.into_iter().zip(records) {
-            match rec.and_then(|r| serde_json::from_str::<Listing>(&r).ok()) {
-                Some(l) => out.push(l),
+            match rec.and_then(|r| serde_json::from_str(&r).ok()) {
+                Some(v) => out.push(v),
                 None => stale.push(id),
             }
         }
@@ -166,7 +176,7 @@ impl RedisDirectory {
         let mut c = self.conn.clone();
         let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
         let ids: Vec<u32> = c.zrevrange(&index, 0, stop).await.map_err(err)?;
-        self.listings(&index, ids).await
+        self.records(&index, ids, |&id| lobby_key(id)).await
     }
 }
 
@@ -281,23 +291,7 @@ impl Directory for RedisDirectory {
             let mut c = self.conn.clone();
             let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
             let ids: Vec<String> = c.zrange(NODES, 0, stop).await.map_err(err)?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            let keys: Vec<String> = ids.iter().map(|id| node_key(id)).collect();
-            let records: Vec<Option<String>> = c.mget(&keys).await.map_err(err)?;
-            let mut out = Vec::new();
-            let mut stale = Vec::new();
-            for (id, rec) in ids.into_iter().zip(records) {
-                match rec.and_then(|r| serde_json::from_str::<NodeInfo>(&r).ok()) {
-                    Some(n) => out.push(n),
-                    None => stale.push(id),
-                }
-            }
-            if !stale.is_empty() {
-                let _: () = c.zrem(NODES, stale).await.map_err(err)?;
-            }
-            Ok(out)
+            self.records(NODES, ids, |id| node_key(id)).await
         })
     }
 
