@@ -50,6 +50,12 @@ impl Header {
     }
 }
 
+/// A replay's file name: start time, then lobby id (ids restart with the server; the time sorts
+/// files oldest first, which is the order the size cap deletes them in).
+pub fn file_name(header: &Header) -> String {
+    format!("{:013}-{}.trp", header.start_unix_ms, header.lobby_id)
+}
+
 /// The file's first bytes: magic, version, and the header as a frame.
 pub fn file_start(header: &Header) -> Vec<u8> {
     let body = rmp_serde::to_vec_named(header).expect("a header always encodes");

@@ -9,8 +9,8 @@ mod verify;
 
 pub use checksum::table_checksum;
 pub use format::{
-    file_start, open_chunk, read, seal, Header, ReadError, Replay, CHUNK_HEAD, FRAME_HEAD, MAGIC,
-    VERSION,
+    file_name, file_start, open_chunk, read, seal, Header, ReadError, Replay, CHUNK_HEAD,
+    FRAME_HEAD, MAGIC, VERSION,
 };
 pub use record::{tag, Record, Score};
 pub use recorder::{RecordOptions, Recorded, FLUSH_BYTES, TRAILER_ROOM};
