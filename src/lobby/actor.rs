@@ -11,6 +11,7 @@ use super::registry::LobbyShared;
 use super::state::{JoinError, JoinOk, LobbyState};
 use crate::metrics::Metrics;
 use crate::protocol::{CloseCode, Frame, PlayerInput, SessionId, Tick};
+use crate::replay::ReplayWriter;
 use crate::snapshot::EntityTable;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -190,7 +191,28 @@ impl LobbyCell {
         self.state.tick(now, &mut Links(&mut self.links));
         self.apply_effects();
         self.publish();
+        self.hand_replay(false);
         self.state.take_stats()
+    }
+
+    /// Hands the replay's sealed chunks (about one a second) to the writer; `last` ends the
+    /// replay first and closes its file. Only a channel send: the tick never waits on a disk.
+    fn hand_replay(&mut self, last: bool) {
+        let Some(writer) = &self.run.replay else {
+            return;
+        };
+        if last {
+            self.state.finish_replay();
+        }
+        let Some(file) = self.state.replay_file() else {
+            return;
+        };
+        let file = file.to_owned();
+        match self.state.take_replay() {
+            Some(bytes) => writer.send(&file, bytes, last),
+            None if last => writer.send(&file, Vec::new(), true),
+            None => {}
+        }
     }
 
     /// The lobby is over: every connection still in it is told, its players leave the counts, and
@@ -198,6 +220,7 @@ impl LobbyCell {
     fn end(&mut self) {
         self.ended = true;
         self.publish();
+        self.hand_replay(true);
         for (_, o) in self.links.drain() {
             o.lobby_gone();
         }
@@ -250,6 +273,8 @@ pub struct LobbyRun {
     pub epoch: tokio::time::Instant,
     /// This lobby's phase on that grid, `0..PHASES`.
     pub phase: u32,
+    /// Where its replay's chunks go, when it records one.
+    pub replay: Option<ReplayWriter>,
 }
 
 /// Lobbies on a shard tick in up to this many phases of the tick period: lobbies in one phase

@@ -41,6 +41,9 @@ struct Recording {
     table: EntityTable,
     /// The end record is written: nothing more is recorded.
     ended: bool,
+    /// The standing of each player who left, as they left (a lobby closes empty, so the end's
+    /// table alone would hold no one).
+    left: Vec<Score>,
 }
 
 /// A game that may be recording. With no recording every call is one branch more.
@@ -72,6 +75,7 @@ impl Recorded {
                 last_tick: 0,
                 table,
                 ended: false,
+                left: Vec::new(),
             })),
             inner,
         }
@@ -110,7 +114,10 @@ impl Recorded {
         rec.table.clear(Tick(rec.last_tick));
         let scores = if self.inner.kind() == GameKind::Arena {
             self.inner.write_table(&mut rec.table);
-            scores(&rec.table)
+            let mut all = std::mem::take(&mut rec.left);
+            all.extend(scores(&rec.table));
+            all.sort_by_key(|s| s.player);
+            all
         } else {
             Vec::new()
         };
@@ -198,7 +205,7 @@ impl Recording {
     }
 }
 
-/// Each arena player's kills and deaths, from its table.
+/// Each arena player's kills and deaths (this round's), from its table.
 fn scores(table: &EntityTable) -> Vec<Score> {
     table
         .rows()
@@ -230,6 +237,18 @@ impl Game for Recorded {
         id
     }
     fn despawn_player(&mut self, player: EntityId) {
+        if let Some(rec) = self.rec.as_deref_mut().filter(|r| !r.ended) {
+            if self.inner.kind() == GameKind::Arena {
+                // Rare (a leave), so a whole table for one row is fine.
+                rec.table.clear(Tick(rec.last_tick));
+                self.inner.write_table(&mut rec.table);
+                rec.left.extend(
+                    scores(&rec.table)
+                        .into_iter()
+                        .filter(|s| s.player == player),
+                );
+            }
+        }
         self.inner.despawn_player(player);
         if self.recording_mut().is_some() {
             self.push(&Record::Despawn(player));
