@@ -202,16 +202,19 @@ impl LobbyCell {
             return;
         };
         if last {
-            self.state.finish_replay();
+            let state = &mut self.state;
+            let finish = std::panic::catch_unwind(AssertUnwindSafe(|| state.finish_replay()));
+            if finish.is_err() {
+                error!("ending the replay panicked; its file ends at the last whole chunk");
+            }
         }
-        let Some(file) = self.state.replay_file() else {
+        // Most ticks there is nothing: no name looked up, nothing allocated.
+        let bytes = self.state.take_replay();
+        if bytes.is_none() && !last {
             return;
-        };
-        let file = file.to_owned();
-        match self.state.take_replay() {
-            Some(bytes) => writer.send(&file, bytes, last),
-            None if last => writer.send(&file, Vec::new(), true),
-            None => {}
+        }
+        if let Some(file) = self.state.replay_file() {
+            writer.send(file, bytes.unwrap_or_default(), last);
         }
     }
 
@@ -220,7 +223,6 @@ impl LobbyCell {
     fn end(&mut self) {
         self.ended = true;
         self.publish();
-        self.hand_replay(true);
         for (_, o) in self.links.drain() {
             o.lobby_gone();
         }
@@ -230,6 +232,9 @@ impl LobbyCell {
             }
         }
         self.directory.remove(self.state.settings().id);
+        // Last: a lobby that ended by a panic may panic again writing its end record, and that
+        // must not keep it in the registry.
+        self.hand_replay(true);
     }
 
     /// Publishes the player count where others read it (only when it changed: no lock, no

@@ -5,7 +5,6 @@
 
 use crate::protocol::{EntityId, PlayerInput};
 use rmp::decode as de;
-use rmp::encode as en;
 
 /// Record tags: the first element of every record array (docs/replay.md lists the fields).
 pub mod tag {
@@ -54,17 +53,129 @@ pub enum Record {
     },
 }
 
-/// Writing into a `Vec` cannot fail.
-fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) {
-    r.expect("writing to a Vec cannot fail");
+/// Where records are encoded: the chunk buffer itself, or (for the small records written every
+/// tick) a stack buffer copied into it in one go, so each byte costs no capacity check.
+trait Out {
+    fn push(&mut self, b: u8);
+    fn extend_from_slice(&mut self, s: &[u8]);
+}
+
+impl Out for Vec<u8> {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b);
+    }
+    #[inline(always)]
+    fn extend_from_slice(&mut self, s: &[u8]) {
+        Vec::extend_from_slice(self, s);
+    }
+}
+
+/// Room for the longest small record (an input: at most 1 + 1 + 5 + 5 + 2 + 2 + 5 + 2 + 5 bytes).
+struct Small {
+    b: [u8; 40],
+    n: usize,
+}
+
+impl Out for Small {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        self.b[self.n] = b;
+        self.n += 1;
+    }
+    #[inline(always)]
+    fn extend_from_slice(&mut self, s: &[u8]) {
+        self.b[self.n..self.n + s.len()].copy_from_slice(s);
+        self.n += s.len();
+    }
+}
+
+/// A MessagePack array header (records are short: fixarray; the end's scores may be long).
+#[inline(always)]
+fn put_array(out: &mut impl Out, len: u32) {
+    match len {
+        0..=15 => out.push(0x90 | len as u8),
+        16..=0xffff => {
+            out.push(0xdc);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(0xdd);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+}
+
+/// An unsigned int in MessagePack's shortest form. By hand rather than `rmp::encode`: this runs
+/// for every input of every player every tick, and the generic writer's error plumbing cost a
+/// big lobby's tick more than the rest of recording did.
+#[inline(always)]
+fn put_uint(out: &mut impl Out, v: u64) {
+    match v {
+        0..=0x7f => out.push(v as u8),
+        0x80..=0xff => out.extend_from_slice(&[0xcc, v as u8]),
+        0x100..=0xffff => {
+            out.push(0xcd);
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(0xce);
+            out.extend_from_slice(&(v as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(0xcf);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+}
+
+/// A signed int in MessagePack's shortest form (non-negative ones as unsigned).
+#[inline(always)]
+fn put_int(out: &mut impl Out, v: i64) {
+    match v {
+        0.. => put_uint(out, v as u64),
+        -32..=-1 => out.push(v as i8 as u8),
+        -128..=-33 => out.extend_from_slice(&[0xd0, v as i8 as u8]),
+        -32768..=-129 => {
+            out.push(0xd1);
+            out.extend_from_slice(&(v as i16).to_be_bytes());
+        }
+        -2_147_483_648..=-32769 => {
+            out.push(0xd2);
+            out.extend_from_slice(&(v as i32).to_be_bytes());
+        }
+        _ => {
+            out.push(0xd3);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+}
+
+/// A record's array header and tag.
+#[inline(always)]
+fn head(out: &mut impl Out, len: u32, t: u8) {
+    put_array(out, len);
+    out.push(t);
 }
 
 impl Record {
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let head = |out: &mut Vec<u8>, len: u32, t: u8| {
-            ok(en::write_array_len(out, len));
-            ok(en::write_uint(out, u64::from(t)));
-        };
+        if let Record::Name(..) | Record::End { .. } = self {
+            self.encode_long(out);
+        } else {
+            let mut small = Small { b: [0; 40], n: 0 };
+            self.encode_short(&mut small);
+            // All 40 bytes, then cut back: a copy of a constant size is a few vector moves, where
+            // one of `n` bytes was a call to memmove per record.
+            let end = out.len() + small.n;
+            out.extend_from_slice(&small.b);
+            out.truncate(end);
+        }
+    }
+
+    /// The records written every tick, into a stack buffer.
+    #[inline(always)]
+    fn encode_short(&self, out: &mut Small) {
         match self {
             Record::Spawn(id) | Record::Despawn(id) | Record::Idle(id) | Record::CatchUp(id) => {
                 let t = match self {
@@ -74,40 +185,45 @@ impl Record {
                     _ => tag::CATCH_UP,
                 };
                 head(out, 2, t);
-                ok(en::write_uint(out, u64::from(id.0)));
+                put_uint(out, u64::from(id.0));
             }
             Record::Input(id, i) => {
                 head(out, 8, tag::INPUT);
-                ok(en::write_uint(out, u64::from(id.0)));
-                ok(en::write_uint(out, u64::from(i.seq)));
-                ok(en::write_sint(out, i64::from(i.dx)));
-                ok(en::write_sint(out, i64::from(i.dy)));
+                put_uint(out, u64::from(id.0));
+                put_uint(out, u64::from(i.seq));
+                put_int(out, i64::from(i.dx));
+                put_int(out, i64::from(i.dy));
                 // f32 as f32: the exact bits the game was given.
-                ok(en::write_f32(out, i.aim));
-                ok(en::write_uint(out, u64::from(i.buttons)));
-                ok(en::write_uint(out, u64::from(i.view_tick)));
+                out.push(0xca);
+                out.extend_from_slice(&i.aim.to_bits().to_be_bytes());
+                put_uint(out, u64::from(i.buttons));
+                put_uint(out, u64::from(i.view_tick));
             }
             Record::Step(t) | Record::Restart(t) => {
-                head(
-                    out,
-                    2,
-                    if matches!(self, Record::Step(_)) {
-                        tag::STEP
-                    } else {
-                        tag::RESTART
-                    },
-                );
-                ok(en::write_uint(out, u64::from(*t)));
+                let tag = if matches!(self, Record::Step(_)) {
+                    tag::STEP
+                } else {
+                    tag::RESTART
+                };
+                head(out, 2, tag);
+                put_uint(out, u64::from(*t));
             }
             Record::Checksum { tick, hash } => {
                 head(out, 3, tag::CHECKSUM);
-                ok(en::write_uint(out, u64::from(*tick)));
-                ok(en::write_uint(out, *hash));
+                put_uint(out, u64::from(*tick));
+                put_uint(out, *hash);
             }
+            Record::Name(..) | Record::End { .. } => unreachable!("encoded by encode_long"),
+        }
+    }
+
+    /// The rare records of any length (names, the end's scores), straight into the buffer.
+    fn encode_long(&self, out: &mut Vec<u8>) {
+        match self {
             Record::Name(id, name) => {
                 head(out, 3, tag::NAME);
-                ok(en::write_uint(out, u64::from(id.0)));
-                ok(en::write_str(out, name));
+                put_uint(out, u64::from(id.0));
+                rmp::encode::write_str(out, name).expect("writing to a Vec cannot fail");
             }
             Record::End {
                 tick,
@@ -115,16 +231,17 @@ impl Record {
                 scores,
             } => {
                 head(out, 4, tag::END);
-                ok(en::write_uint(out, u64::from(*tick)));
-                ok(en::write_bool(out, *capped));
-                ok(en::write_array_len(out, scores.len() as u32));
+                put_uint(out, u64::from(*tick));
+                out.push(if *capped { 0xc3 } else { 0xc2 });
+                put_array(out, scores.len() as u32);
                 for s in scores {
-                    ok(en::write_array_len(out, 3));
-                    ok(en::write_uint(out, u64::from(s.player.0)));
-                    ok(en::write_sint(out, i64::from(s.kills)));
-                    ok(en::write_sint(out, i64::from(s.deaths)));
+                    put_array(out, 3);
+                    put_uint(out, u64::from(s.player.0));
+                    put_int(out, i64::from(s.kills));
+                    put_int(out, i64::from(s.deaths));
                 }
             }
+            _ => self.encode(out),
         }
     }
 
@@ -247,5 +364,49 @@ mod tests {
             assert_eq!(Record::decode(&mut rd).as_ref(), Some(r));
         }
         assert!(rd.is_empty());
+    }
+
+    #[test]
+    fn hand_written_ints_are_what_rmp_writes() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65_535,
+            65_536,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            put_uint(&mut a, v);
+            rmp::encode::write_uint(&mut b, v).unwrap();
+            assert_eq!(a, b, "{v}");
+        }
+        for v in [
+            -1i64,
+            -32,
+            -33,
+            -128,
+            -129,
+            -32_768,
+            -32_769,
+            i32::MIN as i64,
+            i64::MIN,
+            5,
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            put_int(&mut a, v);
+            rmp::encode::write_sint(&mut b, v).unwrap();
+            assert_eq!(a, b, "{v}");
+        }
+        for n in [0u32, 15, 16, 65_535, 65_536] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            put_array(&mut a, n);
+            rmp::encode::write_array_len(&mut b, n).unwrap();
+            assert_eq!(a, b, "{n}");
+        }
     }
 }

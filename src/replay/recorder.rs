@@ -5,7 +5,7 @@
 //! with [`Recorded::take`] and hands to the writer.
 
 use super::checksum::table_checksum;
-use super::format::{file_start, open_chunk, seal, Header, CHUNK_HEAD};
+use super::format::{file_start, open_chunk, seal, Header};
 use super::record::{Record, Score};
 use crate::game::arena::{field, KIND_PLAYER};
 use crate::game::{Game, GameKind, InputPolicy};
@@ -196,7 +196,10 @@ impl Recording {
         seal(&mut self.buf, self.count);
         self.count = 0;
         if self.ready.is_empty() {
-            let cap = self.buf.capacity().max(CHUNK_HEAD);
+            // Room for a chunk like this one and a quarter more, so the next rarely grows (each
+            // growth copies the whole buffer), up to what a chunk can reach.
+            let len = self.buf.len();
+            let cap = (len + len / 4 + 4096).min(FLUSH_BYTES + 64 * 1024);
             self.ready = std::mem::replace(&mut self.buf, Vec::with_capacity(cap));
         } else {
             self.ready.extend_from_slice(&self.buf);
