@@ -226,6 +226,10 @@ fn a_replay_with_one_input_byte_flipped_fails_at_its_tick() {
     let err = replay::verify(&replay::read(&file).unwrap()).unwrap_err();
     // The first checksum at or after the step that applied it.
     let due = stepped_at.div_ceil(30) * 30;
+    println!(
+        "input {} of player {id} flipped, stepped at tick {stepped_at}: {err}",
+        input.seq
+    );
     assert_eq!(err.tick(), Some(due), "{err}");
     assert!(matches!(err, VerifyError::Mismatch { .. }), "{err}");
     assert!(err.to_string().contains(&format!("tick {due}")), "{err}");
