@@ -104,12 +104,39 @@ async fn a_match_played_over_websockets_is_recorded_and_verifies() {
     assert!(server.metric("tickrelay_replay_bytes_total").await > 0.0);
     assert_eq!(server.metric("tickrelay_replays_written_total").await, 1.0);
 
+    // The CLI on the same file: verify exits 0 with a summary, info names who played.
+    let cli = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tickrelay"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (replay_arg, file_arg) = (std::ffi::OsStr::new("replay"), files[0].as_os_str());
+    let out = cli(&[replay_arg, "verify".as_ref(), file_arg]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("ok: ") && text.contains("checksums match"),
+        "{text}"
+    );
+    let out = cli(&[replay_arg, "info".as_ref(), file_arg]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("ann (#") && text.contains("bob (#"), "{text}");
+    assert!(text.contains("final scores:"), "{text}");
+
     // A file cut short is still verified up to the cut; a mismatch counts as a failure.
     let bytes = std::fs::read(&files[0]).unwrap();
     let cut = dir.join("cut.trp");
     std::fs::write(&cut, &bytes[..bytes.len() - 3]).unwrap();
     assert!(tickrelay::replay::verify_file(&cut, Some(&server.metrics)).is_ok());
     std::fs::write(&cut, b"not a replay").unwrap();
+    let out = cli(&[replay_arg, "verify".as_ref(), cut.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2), "unreadable: exit 2");
     assert!(tickrelay::replay::verify_file(&cut, Some(&server.metrics)).is_err());
     assert_eq!(server.metrics.replay_verify_failures.get(), 1);
     server.stop().await.unwrap();
