@@ -1,5 +1,6 @@
-//! What recording a replay costs a lobby tick: the same lobby ticked plain and recorded, at 64 and
-//! 1024 players (as benches/hot_path.rs's lobby_tick, plus taking the sealed chunks).
+//! What recording a replay costs a lobby tick: the same lobby ticked plain and recorded.
+//!
+//! At 64 and 1024 players, as benches/hot_path.rs's lobby_tick, plus taking the sealed chunks.
 #![forbid(unsafe_code)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

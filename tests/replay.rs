@@ -1,5 +1,7 @@
-//! Replays through the real server: two WebSocket clients play an arena match, the lobby closes,
-//! and its replay file is on disk, whole, and re-simulates to every checksum it recorded.
+//! Replays through the real server: a match played over WebSockets is on disk and verifies.
+//!
+//! Two clients play arena, leave, the lobby closes; its file is whole and re-simulates to every
+//! checksum it recorded, through the library and through `tickrelay replay verify|info`.
 
 mod common;
 

@@ -1,5 +1,7 @@
-//! Replays recorded through the real lobby path: joins, leaves, drops and resumes, restarts and a
-//! thousand ticks of random inputs re-simulate bit for bit; a changed input fails at its tick.
+//! Replays recorded through the real lobby path re-simulate bit for bit.
+//!
+//! Joins, leaves, drops and resumes, restarts and a thousand ticks of random inputs; a changed
+//! input fails at its tick; a cut file reads up to the cut; the size cap keeps the file valid.
 
 use super::ports::{SendError, Sink};
 use super::settings::LobbySettings;

@@ -1,5 +1,6 @@
-//! The replay file, byte by byte (docs/replay.md): magic, version, a framed header, then framed
-//! chunks of records. Pure: bytes in, bytes out; the writer and the CLI do the I/O.
+//! The replay file format (docs/replay.md): magic, version, a framed header, framed chunks.
+//!
+//! Pure: bytes in, bytes out; the writer and the CLI do the I/O.
 
 use super::record::Record;
 use crate::game::{GameKind, GameSetup};

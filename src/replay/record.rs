@@ -1,7 +1,7 @@
 //! One replay record: a call the lobby made into its game (or a note beside them), as MessagePack.
 //!
-//! Written with `rmp`'s low-level encoders straight into the chunk buffer: the tick path pays a
-//! few byte pushes per call, no serde and no allocation.
+//! Encoded by hand in MessagePack's shortest forms straight into the chunk buffer: the tick path
+//! pays a few byte stores per call, no serde and no allocation. Read back with `rmp`.
 
 use crate::protocol::{EntityId, PlayerInput};
 use rmp::decode as de;

@@ -1,5 +1,6 @@
-//! Re-simulation: rebuild a replay's game from its header, make every recorded call again, and
-//! check each recorded checksum bit for bit. Also the summary `replay info` prints. Pure.
+//! Re-simulation: rebuild the game, make every recorded call again, check each checksum. Pure.
+//!
+//! Also the summary `replay info` prints.
 
 use super::checksum::table_checksum;
 use super::format::Replay;
