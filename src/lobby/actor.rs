@@ -11,6 +11,7 @@ use super::registry::LobbyShared;
 use super::state::{JoinError, JoinOk, LobbyState};
 use crate::metrics::Metrics;
 use crate::protocol::{CloseCode, Frame, PlayerInput, SessionId, Tick};
+use crate::replay::ReplayWriter;
 use crate::snapshot::EntityTable;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -190,7 +191,31 @@ impl LobbyCell {
         self.state.tick(now, &mut Links(&mut self.links));
         self.apply_effects();
         self.publish();
+        self.hand_replay(false);
         self.state.take_stats()
+    }
+
+    /// Hands the replay's sealed chunks (about one a second) to the writer; `last` ends the
+    /// replay first and closes its file. Only a channel send: the tick never waits on a disk.
+    fn hand_replay(&mut self, last: bool) {
+        let Some(writer) = &self.run.replay else {
+            return;
+        };
+        if last {
+            let state = &mut self.state;
+            let finish = std::panic::catch_unwind(AssertUnwindSafe(|| state.finish_replay()));
+            if finish.is_err() {
+                error!("ending the replay panicked; its file ends at the last whole chunk");
+            }
+        }
+        // Most ticks there is nothing: no name looked up, nothing allocated.
+        let bytes = self.state.take_replay();
+        if bytes.is_none() && !last {
+            return;
+        }
+        if let Some(file) = self.state.replay_file() {
+            writer.send(file, bytes.unwrap_or_default(), last);
+        }
     }
 
     /// The lobby is over: every connection still in it is told, its players leave the counts, and
@@ -207,6 +232,9 @@ impl LobbyCell {
             }
         }
         self.directory.remove(self.state.settings().id);
+        // Last: a lobby that ended by a panic may panic again writing its end record, and that
+        // must not keep it in the registry.
+        self.hand_replay(true);
     }
 
     /// Publishes the player count where others read it (only when it changed: no lock, no
@@ -250,6 +278,8 @@ pub struct LobbyRun {
     pub epoch: tokio::time::Instant,
     /// This lobby's phase on that grid, `0..PHASES`.
     pub phase: u32,
+    /// Where its replay's chunks go, when it records one.
+    pub replay: Option<ReplayWriter>,
 }
 
 /// Lobbies on a shard tick in up to this many phases of the tick period: lobbies in one phase

@@ -10,6 +10,8 @@ mod input_queue;
 mod members;
 mod ports;
 mod registry;
+#[cfg(test)]
+mod replay_tests;
 mod settings;
 mod state;
 

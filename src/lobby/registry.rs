@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::game::GameKind;
 use crate::metrics::Metrics;
 use crate::protocol::{ErrorCode, LobbyId, LobbySummary, Tick};
+use crate::replay::RecordOptions;
 use crate::snapshot::EntityTable;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -299,8 +300,12 @@ impl Registry {
         });
         // Started while the lock is held: whoever finds the lobby in here and then moves to its
         // shard arrives there after the lobby (each shard takes its messages in order).
-        self.host
-            .start(shard, LobbyState::new(settings), shared.clone());
+        let state = if cfg.replay.enabled {
+            LobbyState::recorded(settings, record_options(cfg), unix_ms())
+        } else {
+            LobbyState::new(settings)
+        };
+        self.host.start(shard, state, shared.clone());
         inner.lobbies.insert(id, shared.clone());
         inner.by_code.insert(code, id);
         let full = inner.lobbies.len() >= cfg.lobby.max_lobbies;
@@ -419,4 +424,21 @@ impl Directory for Registry {
             }
         }
     }
+}
+
+/// How this server's lobbies record, from `[replay]` (the flush interval in ticks).
+fn record_options(cfg: &Config) -> RecordOptions {
+    let r = &cfg.replay;
+    RecordOptions {
+        checksum_every: r.checksum_every,
+        flush_ticks: cfg.ticks(r.flush_every),
+        max_match_bytes: r.max_match_bytes,
+    }
+}
+
+/// Now, in milliseconds since 1970: a replay's start time (its header and file name).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -12,10 +12,12 @@ use super::ports::{Effect, LobbyStats, Sink};
 use super::settings::LobbySettings;
 use crate::game::{Game, InputPolicy};
 use crate::protocol::PlayerInput;
+use crate::protocol::PROTOCOL_VERSION;
 use crate::protocol::{
     ChatRole, CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg,
     SessionId, Tick, MAX_CHAT_LEN,
 };
+use crate::replay::{Header, RecordOptions, Recorded};
 use crate::snapshot::EntityTable;
 use std::time::Duration;
 
@@ -44,7 +46,10 @@ impl JoinError {
 /// A lobby's whole state. Methods are the commands; [`LobbyState::tick`] advances one tick.
 pub struct LobbyState {
     settings: LobbySettings,
-    game: Box<dyn Game>,
+    /// The game, recording every call into it when the lobby records a replay.
+    game: Recorded,
+    /// The replay's file name (`None`: not recording).
+    replay_file: Option<String>,
     tick: Tick,
     members: Members,
     history: History,
@@ -69,10 +74,41 @@ const RESTART_EVERY: Duration = Duration::from_secs(1);
 impl LobbyState {
     pub fn new(settings: LobbySettings) -> Self {
         let game = settings.game.create(&settings.game_setup());
+        Self::with_game(settings, Recorded::plain(game), None)
+    }
+
+    /// A lobby that records its match from the start (`start_unix_ms`: when it opened, for the
+    /// replay's header and file name).
+    pub fn recorded(settings: LobbySettings, opts: RecordOptions, start_unix_ms: u64) -> Self {
+        let header = Header {
+            game: settings.game.name().to_owned(),
+            tick_rate: settings.tick_rate,
+            seed: settings.seed,
+            kill_goal: settings.kill_goal,
+            round_seconds: settings.round_seconds,
+            max_rewind_ms: u64::try_from(settings.max_rewind.as_millis()).unwrap_or(u64::MAX),
+            protocol: PROTOCOL_VERSION,
+            lobby_id: settings.id.0,
+            code: settings.code.clone(),
+            name: settings.name.clone(),
+            start_unix_ms,
+            checksum_every: opts.checksum_every,
+        };
+        let game = settings.game.create(&settings.game_setup());
+        let file = crate::replay::file_name(&header);
+        Self::with_game(
+            settings,
+            Recorded::recording(game, &header, opts),
+            Some(file),
+        )
+    }
+
+    fn with_game(settings: LobbySettings, game: Recorded, replay_file: Option<String>) -> Self {
         let history = History::new(settings.history, game.field_count());
         LobbyState {
             input_policy: game.input_policy(),
             game,
+            replay_file,
             tick: Tick(0),
             members: Members::default(),
             history,
@@ -135,6 +171,22 @@ impl LobbyState {
         std::mem::take(&mut self.stats)
     }
 
+    /// The file this lobby's replay goes to (`None`: it does not record).
+    pub fn replay_file(&self) -> Option<&str> {
+        self.replay_file.as_deref()
+    }
+
+    /// Replay bytes ready for its file (whole chunks; the file's start first), if any.
+    pub fn take_replay(&mut self) -> Option<Vec<u8>> {
+        self.game.take()
+    }
+
+    /// Ends the replay (the lobby closes): its last chunk and end record wait in
+    /// [`LobbyState::take_replay`].
+    pub fn finish_replay(&mut self) {
+        self.game.finish();
+    }
+
     /// Seats a player (or a spectator). Its `Joined` frame goes out with the next tick's snapshot.
     pub fn join(
         &mut self,
@@ -166,6 +218,9 @@ impl LobbyState {
             ));
         }
         let player = (!spectate).then(|| self.game.spawn_player());
+        if let Some(p) = player {
+            self.game.note_name(p, &name);
+        }
         let token = if spectate { None } else { token };
         if let Some(t) = &token {
             self.effects.push(Effect::BindToken(t.clone()));
@@ -435,7 +490,7 @@ impl LobbyState {
         // 1. Inputs, as the game takes them (see `InputPolicy`).
         for (_, m) in self.members.iter_mut() {
             if let Some(p) = m.player {
-                feed(self.game.as_mut(), self.input_policy, p, &mut m.inputs);
+                feed(&mut self.game, self.input_policy, p, &mut m.inputs);
             }
         }
 

@@ -7,6 +7,7 @@ use super::{http, ws};
 use crate::config::Config;
 use crate::lobby::Registry;
 use crate::metrics::Metrics;
+use crate::replay::ReplayWriter;
 use crate::shard::{self, Context, Shards};
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -109,6 +110,22 @@ impl Server {
                 None
             }
         };
+        let replay = if config.replay.enabled {
+            // The writer's thread holds a token of the server's tasks until it has written
+            // everything: shutdown waits for the lobbies' last chunks.
+            let c = &config.replay;
+            match ReplayWriter::start(&c.dir, c.max_bytes, metrics.clone(), tasks.token()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    // Asked to record and cannot: say so and stop, as for any bad setting.
+                    tracing::error!(dir = %c.dir.display(), error = %e, "replay.dir is not writable; stopping");
+                    shutdown.cancel();
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let ctx = Arc::new(Context {
             config: config.clone(),
             metrics: metrics.clone(),
@@ -119,6 +136,7 @@ impl Server {
             server_id,
             client_limits: config.client_limits(),
             cluster: cluster.clone(),
+            replay,
         });
         if let Err(e) = shard::spawn(ctx, seeds) {
             // Without its threads the server cannot serve anyone: say so, and stop at once.

@@ -33,6 +33,8 @@ pub struct Context {
     pub client_limits: ClientLimits,
     /// This node in its cluster (`None`: a node on its own).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Where lobbies' replays go (`None`: `replay.enabled` is off).
+    pub replay: Option<crate::replay::ReplayWriter>,
 }
 
 /// What a new connection is for.

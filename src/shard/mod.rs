@@ -133,6 +133,7 @@ fn start_lobby(shard: &Rc<Shard>, state: lobby::LobbyState, shared: Arc<lobby::L
         shutdown: ctx.shutdown.clone(),
         epoch: shard.epoch,
         phase,
+        replay: ctx.replay.clone(),
     };
     let cell = Rc::new(RefCell::new(LobbyCell::new(
         state,
