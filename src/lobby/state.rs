@@ -41,6 +41,41 @@ impl JoinError {
     }
 }
 
+/// A seated player as an operator sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RosterPlayer {
+    pub id: EntityId,
+    pub name: String,
+    /// Its connection dropped and its seat is held for the reconnect grace.
+    pub away: bool,
+}
+
+/// Who is in a lobby, for an operator.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RosterView {
+    pub players: Vec<RosterPlayer>,
+    pub spectators: u16,
+    pub host: Option<EntityId>,
+}
+
+/// Most bytes of an operator's reason passed on (the whole `Left` stays small).
+pub const MAX_REASON_LEN: usize = 200;
+
+/// What a kicked player's `Left` says: the operator's reason, cut to [`MAX_REASON_LEN`] bytes.
+pub fn kicked_reason(reason: &str) -> String {
+    let reason = reason.trim();
+    let mut end = reason.len().min(MAX_REASON_LEN);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let reason = &reason[..end];
+    if reason.is_empty() {
+        "kicked by an operator".to_owned()
+    } else {
+        format!("kicked by an operator: {reason}")
+    }
+}
+
 /// A lobby's whole state. Methods are the commands; [`LobbyState::tick`] advances one tick.
 pub struct LobbyState {
     settings: LobbySettings,
@@ -271,6 +306,58 @@ impl LobbyState {
         if self.members.is_empty() {
             self.empty_since = Some(self.now);
         }
+    }
+
+    /// Who is in the lobby, for an operator: seated players (by id, with whether they are away)
+    /// and how many watch.
+    pub fn roster_view(&self) -> RosterView {
+        let mut players: Vec<RosterPlayer> = self
+            .members
+            .iter()
+            .filter_map(|(_, m)| {
+                m.player.map(|id| RosterPlayer {
+                    id,
+                    name: m.name.clone(),
+                    away: !m.connected,
+                })
+            })
+            .collect();
+        players.sort_by_key(|p| p.id);
+        RosterView {
+            players,
+            spectators: self.members.spectators(),
+            host: self.members.host(),
+        }
+    }
+
+    /// An operator removes player `player`: it is told why (`Left` with the operator's reason),
+    /// its connection is closed with 4007, and its seat goes at once (not held for a
+    /// reconnect). False when no such player is seated.
+    pub fn kick_player(&mut self, player: EntityId, reason: &str, sink: &mut impl Sink) -> bool {
+        let Some((key, session, connected)) = self
+            .members
+            .iter()
+            .find(|(_, m)| m.player == Some(player))
+            .map(|(k, m)| (k, m.session, m.connected))
+        else {
+            return false;
+        };
+        if connected {
+            let left = Frame::encode(&ServerMsg::Left {
+                lobby: self.settings.id,
+                reason: kicked_reason(reason),
+            });
+            let _ = sink.send_event(session, &left);
+            self.close_connection(session, CloseCode::Kicked, sink);
+        }
+        self.remove_member(key);
+        true
+    }
+
+    /// An operator closes the lobby: no one joins any more, and it ends after its next tick
+    /// (every member is then told `Left`, with the reason the caller gives them).
+    pub fn close_now(&mut self) {
+        self.closed = true;
     }
 
     /// Hands the lobby to a connected player if the host is gone or away, and tells everyone.
