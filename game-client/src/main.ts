@@ -161,6 +161,11 @@ class App {
     if (invite.kind === "code") {
       if (location.hash !== `#${invite.code}`) history.replaceState(null, "", `#${invite.code}`);
       this.lobby.setInvite(invite.code);
+    } else if (invite.kind === "watch") {
+      // …/#watch/CODE (the operator console's Watch): spectate at once, no name to choose.
+      this.lobby.setInvite(null);
+      const code = invite.code;
+      this.request(() => this.net.send({ type: "spectate", lobby: code }));
     } else if (invite.kind === "bad") {
       clearAddress();
       this.lobby.setInvite(null);

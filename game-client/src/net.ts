@@ -61,6 +61,7 @@ const FATAL_CLOSES = new Map<number, string>([
   [CloseCode.BAD_VERSION, "Version mismatch: this page does not match the server. Reload the page."],
   [CloseCode.REPLACED, "This game was opened in another tab or window."],
   [CloseCode.ORIGIN_NOT_ALLOWED, "The server does not accept connections from this page's address."],
+  [CloseCode.KICKED, "An operator removed you from the game. Reload the page to play again."],
 ]);
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
