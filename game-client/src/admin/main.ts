@@ -73,6 +73,7 @@ class Console {
   private showLogin(why: string | null, off: boolean): void {
     $("login-screen").hidden = false;
     $("console").hidden = true;
+    $("logout").hidden = true;
     const msg = $("login-msg");
     msg.hidden = why === null;
     msg.textContent = why ?? "";
@@ -99,6 +100,7 @@ class Console {
     this.last = o;
     $("login-screen").hidden = true;
     $("console").hidden = false;
+    $("logout").hidden = false;
     this.status(`${o.lobbies.length} lobbies · updated ${new Date().toLocaleTimeString()}`, false);
     this.remember(o.lobbies);
     this.drawServer(o);
