@@ -753,6 +753,49 @@ mod tests {
     }
 
     #[test]
+    fn an_operator_kick_says_why_closes_4007_and_frees_the_seat_at_once() {
+        let mut l = LobbyState::new(settings(GameKind::Walkers, 2));
+        let mut sink = TestSink::default();
+        let a = l
+            .join(s(1), "ann".into(), false, Some("ta".into()))
+            .unwrap();
+        let b = l
+            .join(s(2), "bob".into(), false, Some("tb".into()))
+            .unwrap();
+        l.join(s(3), "eve".into(), true, None).unwrap();
+        advance(&mut l, &mut sink);
+        let view = l.roster_view();
+        assert_eq!(view.players.len(), 2);
+        assert_eq!(view.spectators, 1);
+        assert_eq!(view.host, a.player);
+        assert!(
+            !l.kick_player(EntityId(99), "x", &mut sink),
+            "nobody by that id"
+        );
+        let bob = b.player.unwrap();
+        assert!(l.kick_player(bob, "  spam  ", &mut sink));
+        assert_eq!(sink.kicked, vec![(s(2), CloseCode::Kicked)]);
+        let told = sink.take(s(2));
+        assert!(
+            matches!(told.last(), Some(ServerMsg::Left { reason, .. }) if reason == "kicked by an operator: spam"),
+            "{told:?}"
+        );
+        let effects = l.take_effects();
+        assert!(
+            effects.contains(&Effect::UnbindToken("tb".into())),
+            "the token resumes nothing"
+        );
+        assert!(effects.contains(&Effect::Detached(s(2))));
+        assert_eq!(l.players(), 1, "the seat is free at once, not held");
+        assert!(l.join(s(4), "cat".into(), false, None).is_ok());
+        assert_eq!(kicked_reason(""), "kicked by an operator");
+        assert_eq!(
+            kicked_reason(&"é".repeat(150)).len(),
+            "kicked by an operator: ".len() + 200
+        );
+    }
+
+    #[test]
     fn joiners_get_joined_then_deltas_and_the_first_is_host() {
         let mut l = LobbyState::new(settings(GameKind::Walkers, 4));
         let mut sink = TestSink::default();
