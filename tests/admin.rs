@@ -149,6 +149,7 @@ async fn the_overview_lists_each_lobby_with_its_players_and_the_server_series() 
         assert!(tokio::time::Instant::now() < deadline, "no figures: {o}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    assert_eq!(o["lobby_count"], 1);
     assert_eq!(lobby["code"], j.code.as_str());
     assert_eq!(lobby["name"], "alices room");
     assert_eq!(lobby["game"], "arena");

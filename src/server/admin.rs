@@ -108,10 +108,15 @@ struct LobbyView {
 #[derive(Serialize)]
 struct Overview {
     tick_rate: u16,
+    /// Lobbies on this node (`lobbies` lists the fullest [`MAX_SHOWN`] of them).
+    lobby_count: usize,
     lobbies: Vec<LobbyView>,
     /// The server's last five minutes, one sample a second, oldest first.
     series: Vec<super::sampler::Sample>,
 }
+
+/// Most lobbies one overview shows.
+const MAX_SHOWN: usize = 200;
 
 /// How long the overview waits for a lobby's roster (a lobby that does not answer is left out).
 const ROSTER_WAIT: Duration = Duration::from_secs(1);
@@ -123,6 +128,10 @@ pub async fn overview(State(app): State<App>, headers: HeaderMap) -> Response {
         return *r;
     }
     let mut lobbies = app.registry.all();
+    let lobby_count = lobbies.len();
+    // The fullest first, at most MAX_SHOWN: each costs its shard a message every refresh.
+    lobbies.sort_by_key(|l| (std::cmp::Reverse(l.players.load(Ordering::Relaxed)), l.id));
+    lobbies.truncate(MAX_SHOWN);
     lobbies.sort_by_key(|l| l.id);
     let asks = lobbies.iter().map(|l| {
         let registry = app.registry.clone();
@@ -158,6 +167,7 @@ pub async fn overview(State(app): State<App>, headers: HeaderMap) -> Response {
         .collect();
     Json(Overview {
         tick_rate: app.config.lobby.tick_rate,
+        lobby_count,
         lobbies,
         series: app.series.snapshot(),
     })

@@ -31,6 +31,8 @@ export interface Sample {
 
 export interface Overview {
   tick_rate: number;
+  /** Lobbies on the node; `lobbies` lists the fullest 200. */
+  lobby_count: number;
   lobbies: LobbyView[];
   series: Sample[];
 }

@@ -101,7 +101,8 @@ class Console {
     $("login-screen").hidden = true;
     $("console").hidden = false;
     $("logout").hidden = false;
-    this.status(`${o.lobbies.length} lobbies · updated ${new Date().toLocaleTimeString()}`, false);
+    const shown = o.lobby_count > o.lobbies.length ? ` (the fullest ${o.lobbies.length} shown)` : "";
+    this.status(`${o.lobby_count} lobbies${shown} · updated ${new Date().toLocaleTimeString()}`, false);
     this.remember(o.lobbies);
     this.drawServer(o);
     this.drawLobbies(o.lobbies);
