@@ -291,3 +291,31 @@ async fn a_close_gives_every_member_left_with_the_reason() {
     let (status, _) = post(s.addr, &path, r#"{"reason":"again"}"#).await;
     assert_eq!(status, 404, "a closed lobby is gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_away_player_shows_as_away_and_a_kick_frees_its_held_seat() {
+    let s = admin_server().await;
+    let (mut a, _) = s.client("alice").await;
+    let j = a.create("room", "arena", 4, true).await.unwrap();
+    let (mut b, _) = s.client("bob").await;
+    let bob = b.join(LobbyRef::Id(j.lobby)).await.unwrap().you.unwrap();
+    drop(b); // the connection drops without a Leave: the seat is held
+    let away = within(5, async {
+        loop {
+            let o = overview(s.addr).await;
+            let p = o["lobbies"][0]["players"].as_array().unwrap().clone();
+            if p.iter().any(|p| p["id"] == bob.0 && p["away"] == true) {
+                break p;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(away.len(), 2);
+    let path = format!("/admin/api/lobbies/{}/kick", j.lobby.0);
+    let (status, _) = post(s.addr, &path, &format!(r#"{{"player":{}}}"#, bob.0)).await;
+    assert_eq!(status, 200);
+    let o = overview(s.addr).await;
+    assert_eq!(o["lobbies"][0]["players"].as_array().unwrap().len(), 1);
+    let _ = &mut a;
+}
