@@ -369,7 +369,7 @@ test("after a server restart a player and a spectator are told the lobby is gone
 // The operator console (/admin) on a server with an admin token: a page without the token is told why it sees
 // nothing; with it, it lists the lobby and its two players, watches it (the game, spectating, in a frame), and kicks
 // one player, whose page is told the operator's reason and the close (4007) and stays out.
-test("admin console: the token is asked for and explained; the lobby, its players, Watch and a kick", async ({ url: plain }) => {
+test("admin console: the token is asked for and explained; the lobby, its players, Watch, a kick and a close", async ({ url: plain }) => {
   // The suite's own server has no admin token: the console says admin is off there.
   {
     const context = await browser.newContext();
@@ -459,6 +459,19 @@ test("admin console: the token is asked for and explained; the lobby, its player
     await c.waitForFunction(() => !document.getElementById("players").textContent.includes("bert"), null, { timeout: 5000 });
     assert(await a.evaluate(() => window.__tickrelay.code() !== null), "the other player was thrown out too");
     await a.waitForFunction((id) => !window.__tickrelay.players().some((p) => p.id === id), bId, { timeout: 5000 });
+
+    // Close the lobby: amy is back on the lobby screen with the reason, still connected.
+    await c.fill("#reason", "closing for the night");
+    await c.click("#close-lobby");
+    await a.waitForFunction(
+      () =>
+        !document.getElementById("lobby-screen").hidden &&
+        document.getElementById("lobby-error").textContent.includes("an operator closed the lobby: closing for the night"),
+      null,
+      { timeout: 10000 },
+    );
+    assert(await a.isVisible("#conn-status.online"), "the closed lobby's player is not online any more");
+    await c.waitForFunction(() => document.getElementById("detail").hidden, null, { timeout: 5000 });
     await context.close();
     await a.context().close();
     await b.context().close();

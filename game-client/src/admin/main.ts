@@ -102,7 +102,7 @@ class Console {
     $("console").hidden = false;
     $("logout").hidden = false;
     const shown = o.lobby_count > o.lobbies.length ? ` (the fullest ${o.lobbies.length} shown)` : "";
-    this.status(`${o.lobby_count} lobbies${shown} · updated ${new Date().toLocaleTimeString()}`, false);
+    this.status(`${o.lobby_count} ${o.lobby_count === 1 ? "lobby" : "lobbies"}${shown} · updated ${new Date().toLocaleTimeString()}`, false);
     this.remember(o.lobbies);
     this.drawServer(o);
     this.drawLobbies(o.lobbies);
