@@ -47,7 +47,21 @@ fn router(app: App) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
         .route("/api/lobbies", get(http::lobbies))
-        .route("/admin/drain", axum::routing::post(super::admin::drain));
+        .route("/admin/drain", axum::routing::post(super::admin::drain))
+        .route("/admin", get(super::admin::page))
+        .route("/admin/api/overview", get(super::admin::overview))
+        .route(
+            "/admin/api/lobbies/{id}/kick",
+            axum::routing::post(super::admin::kick),
+        )
+        .route(
+            "/admin/api/lobbies/{id}/close",
+            axum::routing::post(super::admin::close),
+        )
+        .route(
+            "/admin/api/{*rest}",
+            axum::routing::any(super::admin::unknown),
+        );
     if app.config.server.echo_route {
         r = r.route("/echo", get(ws::echo_route));
     }
@@ -159,6 +173,7 @@ impl Server {
                 refusals: Arc::new(Semaphore::new(64)),
                 drain_requested: CancellationToken::new(),
                 cluster,
+                series: Arc::new(super::sampler::Series::default()),
             },
             stop,
         }
@@ -176,6 +191,12 @@ impl Server {
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
         let app = self.app;
         tokio::spawn(super::drain::stop_when_asked(app.clone(), self.stop));
+        tokio::spawn(super::sampler::run(
+            app.series.clone(),
+            app.metrics.clone(),
+            app.registry.clone(),
+            app.shutdown.clone(),
+        ));
         if let Some(cluster) = &app.cluster {
             cluster.set_bound(listener.local_addr()?);
             info!(node = %cluster.node_id, url = cluster.url(), "cluster node");

@@ -116,6 +116,10 @@ fn handle(shard: &Rc<Shard>, msg: ShardMsg) {
             let world = shard.lobby(lobby).and_then(|l| l.borrow().world_at(tick));
             let _ = reply.send(world);
         }
+        ShardMsg::Admin { lobby, op, reply } => {
+            let answer = shard.lobby(lobby).map(|l| l.borrow_mut().admin(op));
+            let _ = reply.send(answer);
+        }
     }
 }
 
