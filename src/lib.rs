@@ -11,6 +11,7 @@ pub mod lobby;
 pub mod metrics;
 pub mod netsim;
 pub mod protocol;
+pub mod replay;
 pub mod server;
 pub mod session;
 pub mod shard;

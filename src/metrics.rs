@@ -85,6 +85,10 @@ pub struct Metrics {
     pub redirects_issued: Counter,
     pub redirects_followed: Counter,
     pub tickets_refused: Counter,
+    pub replays_written: Counter,
+    pub replay_bytes: Counter,
+    pub replay_write_errors: Counter,
+    pub replay_verify_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -125,6 +129,10 @@ impl Metrics {
             redirects_issued: Counter::default(),
             redirects_followed: Counter::default(),
             tickets_refused: Counter::default(),
+            replays_written: Counter::default(),
+            replay_bytes: Counter::default(),
+            replay_write_errors: Counter::default(),
+            replay_verify_failures: Counter::default(),
             registry: Registry::default(),
         };
         let reg = &mut registry;
@@ -168,6 +176,26 @@ impl Metrics {
             "tickets_refused",
             "Seat tickets refused: forged, expired, used twice or for a lobby not here",
             m.tickets_refused.clone(),
+        );
+        reg.register(
+            "replays_written",
+            "Replay files finished (their lobby closed)",
+            m.replays_written.clone(),
+        );
+        reg.register(
+            "replay_bytes",
+            "Bytes written to replay files",
+            m.replay_bytes.clone(),
+        );
+        reg.register(
+            "replay_write_errors",
+            "Replay writes that failed (that match's recording stops)",
+            m.replay_write_errors.clone(),
+        );
+        reg.register(
+            "replay_verify_failures",
+            "Replays whose re-simulation did not match a recorded checksum",
+            m.replay_verify_failures.clone(),
         );
         reg.register(
             "players",

@@ -60,7 +60,14 @@ export function startServer(bin, { timeoutMs = 15000, env = {}, port = 0 } = {})
   cpSync(DIST, copy, { recursive: true });
   const proc = spawn(bin, ["--bind", `127.0.0.1:${port}`], {
     cwd: REPO, // so the default config/default.toml is read
-    env: { ...process.env, TICKRELAY__SERVER__CLIENT_DIR: copy, TICKRELAY__SERVER__LOG: "warn", ...env },
+    // config/default.toml records replays (for `make run`); the tests write none unless asked.
+    env: {
+      ...process.env,
+      TICKRELAY__SERVER__CLIENT_DIR: copy,
+      TICKRELAY__SERVER__LOG: "warn",
+      TICKRELAY__REPLAY__ENABLED: "false",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   proc.once("exit", () => rmSync(copy, { recursive: true, force: true }));

@@ -366,6 +366,120 @@ test("after a server restart a player and a spectator are told the lobby is gone
   }
 });
 
+// The operator console (/admin) on a server with an admin token: a page without the token is told why it sees
+// nothing; with it, it lists the lobby and its two players, watches it (the game, spectating, in a frame), and kicks
+// one player, whose page is told the operator's reason and the close (4007) and stays out.
+test("admin console: the token is asked for and explained; the lobby, its players, Watch, a kick and a close", async ({ url: plain }) => {
+  // The suite's own server has no admin token: the console says admin is off there.
+  {
+    const context = await browser.newContext();
+    const off = await context.newPage();
+    await off.goto(`${plain}/admin`);
+    await off.waitForFunction(() => !document.getElementById("login-msg").hidden, null, { timeout: 5000 });
+    const said = await off.textContent("#login-msg");
+    assert(/admin is off/i.test(said) && said.includes("admin.token"), `with no token configured the console says ${JSON.stringify(said)}`);
+    await context.close();
+  }
+  const token = randomBytes(12).toString("hex");
+  const admin = await startServer(serverBinary(), { env: { TICKRELAY__ADMIN__TOKEN: token } });
+  try {
+    const url = admin.url;
+    const a = await newPage(browser, url, { track: (p) => pages.push(["admin-player-a", p]) });
+    await setName(a, "amy");
+    const code = await createLobby(a, { name: "watched room", isPrivate: true });
+    const b = await newPage(browser, url, { track: (p) => pages.push(["admin-player-b", p]) });
+    await setName(b, "bert");
+    await joinByCode(b, code);
+    const bId = await you(b);
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const c = await context.newPage();
+    c.errors = [];
+    c.console = [];
+    c.on("pageerror", (e) => c.errors.push(String(e)));
+    c.on("console", (m) => c.console.push(`${m.type()}: ${m.text()}`));
+    pages.push(["admin-console", c]);
+    await c.goto(`${url}/admin`);
+    await c.waitForSelector("#login", { timeout: 10000 });
+    // A wrong token: refused (401), and the page says what it needs.
+    await c.fill("#token", "not-the-token");
+    await c.click("#login button[type=submit]");
+    await c.waitForFunction(() => !document.getElementById("login-msg").hidden, null, { timeout: 5000 });
+    const refused = await c.textContent("#login-msg");
+    assert(/needs the server's admin token \(admin\.token\)/.test(refused), `the 401 is explained as ${JSON.stringify(refused)}`);
+    assert(await c.isHidden("#console"), "the console shows without the token");
+    await shot(c, "admin-401.png");
+
+    // The right token: the lobby and its players.
+    await c.fill("#token", token);
+    await c.click("#login button[type=submit]");
+    await c.waitForSelector("#console", { state: "visible", timeout: 5000 });
+    const row = `#lobbies tr:has-text("${code}")`;
+    await c.waitForSelector(row, { timeout: 5000 });
+    await c.click(row);
+    await c.waitForFunction(
+      () => ["amy", "bert"].every((n) => document.getElementById("players").textContent.includes(n)),
+      null,
+      { timeout: 5000 },
+    );
+    // A few seconds of figures for the charts.
+    await c.waitForFunction(() => document.querySelectorAll("#chart-tick path").length === 2, null, { timeout: 5000 });
+    await c.waitForTimeout(2500);
+
+    // Watch: the game itself, spectating the lobby, in the same page.
+    await c.click("#watch");
+    const frame = await pollUntil(
+      10000,
+      async () => c.frames().find((f) => f.url().includes(`#watch/${code}`)) ?? null,
+      () => "the watch frame never loaded",
+    );
+    await frame.waitForFunction((n) => window.__tickrelay?.code() != null && window.__tickrelay.players().length >= n, 2, { timeout: 10000 });
+    const watching = await frame.evaluate(() => ({ code: window.__tickrelay.code(), you: window.__tickrelay.you() }));
+    assert(watching.code === code && watching.you === null, `the watch frame is ${JSON.stringify(watching)}, not a spectator of ${code}`);
+    await c.waitForFunction(() => document.getElementById("detail-sub").textContent.includes("1 watching"), null, { timeout: 5000 });
+    await c.waitForTimeout(1000);
+    await shot(c, "admin-console.png");
+
+    // Kick bert with a reason: his page is told why, gets 4007, and does not come back.
+    await c.fill("#reason", "testing the kick");
+    await c.click(`#players li[data-player="${bId}"] button`);
+    try {
+      await b.waitForFunction(
+        () =>
+          !document.getElementById("lobby-screen").hidden &&
+          document.getElementById("lobby-error").textContent.includes("An operator removed you") &&
+          document.getElementById("lobby-error").textContent.includes("testing the kick"),
+        null,
+        { timeout: 10000 },
+      );
+    } catch {
+      throw new Error(`the kicked page was not told: ${await describePage(b)}`);
+    }
+    await shot(b, "admin-kicked.png");
+    await c.waitForFunction(() => !document.getElementById("players").textContent.includes("bert"), null, { timeout: 5000 });
+    assert(await a.evaluate(() => window.__tickrelay.code() !== null), "the other player was thrown out too");
+    await a.waitForFunction((id) => !window.__tickrelay.players().some((p) => p.id === id), bId, { timeout: 5000 });
+
+    // Close the lobby: amy is back on the lobby screen with the reason, still connected.
+    await c.fill("#reason", "closing for the night");
+    await c.click("#close-lobby");
+    await a.waitForFunction(
+      () =>
+        !document.getElementById("lobby-screen").hidden &&
+        document.getElementById("lobby-error").textContent.includes("an operator closed the lobby: closing for the night"),
+      null,
+      { timeout: 10000 },
+    );
+    assert(await a.isVisible("#conn-status.online"), "the closed lobby's player is not online any more");
+    await c.waitForFunction(() => document.getElementById("detail").hidden, null, { timeout: 5000 });
+    await context.close();
+    await a.context().close();
+    await b.context().close();
+  } finally {
+    await stopServer(admin.proc);
+  }
+});
+
 // The netcode under a 75 +/- 15 ms link, as a player sees it: A strafes and fires while B walks;
 // A's page records what it drew each frame and netcode.mjs judges it. Once at full speed, once with
 // A's page CPU throttled 2x through the DevTools protocol (about 30 fps with hitches).

@@ -3,6 +3,8 @@
 //   docs/screenshots/game.png    an arena match in progress: three players moving and firing
 //   docs/screenshots/phone.png   the same match on a 390x844 touch phone, both sticks held
 //   docs/screenshots/winner.png  a round's winner screen (a lobby whose kill goal is 1)
+// (docs/screenshots/admin.png, the operator console watching a lobby, is the e2e test's
+// e2e/artifacts/admin-console.png: `E2E_ONLY=admin npm run e2e`, then copy it.)
 //
 //   npm run build && cargo build --bin tickrelay && node e2e/screenshots.mjs
 

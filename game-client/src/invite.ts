@@ -7,6 +7,8 @@ export type Invite =
   | { kind: "none" }
   /** A well-formed lobby code (upper-cased, as the server normalizes it). */
   | { kind: "code"; code: string }
+  /** `#watch/CODE`: spectate that lobby at once (the operator console embeds the game so). */
+  | { kind: "watch"; code: string }
   /** A fragment that cannot be a lobby code; `raw` is what it said, cut short for display. */
   | { kind: "bad"; raw: string };
 
@@ -23,6 +25,11 @@ export function parseInvite(hash: string): Invite {
   }
   text = text.trim();
   if (text === "") return { kind: "none" };
+  const watch = /^watch\/(.*)$/i.exec(text);
+  if (watch !== null) {
+    const code = watch[1]!.replace(/[\s-]/g, "").toUpperCase();
+    if (isCode(code)) return { kind: "watch", code };
+  }
   const code = text.replace(/[\s-]/g, "").toUpperCase();
   if (isCode(code)) return { kind: "code", code };
   const raw = text.length > RAW_SHOWN ? `${text.slice(0, RAW_SHOWN - 1)}…` : text;

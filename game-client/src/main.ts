@@ -7,7 +7,7 @@ import { Hud, type Spot } from "./hud";
 import { Controls } from "./input";
 import { parseInvite } from "./invite";
 import { LobbyScreen, type CreateOptions } from "./lobby-ui";
-import { Net, type NetState } from "./net";
+import { KICKED_TEXT, Net, type NetState } from "./net";
 import { ChatRole, ErrorCode, LobbyEventKind, type GameEvent, type JoinedInfo, type LobbyRef, type PlayerInput, type ServerMsg } from "./protocol";
 import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
 import { goalText, nextRoundIn, readRound, timeLeft, type RoundState } from "./round";
@@ -28,6 +28,8 @@ const seconds = (): number => performance.now() / 1000;
 
 /** What the lobby screen says when the lobby we were in no longer exists. */
 const GONE_RESTARTED = "The server restarted, and your lobby is gone with it. Quick play, or create a new lobby.";
+/** How a kick's `Left` reason begins (PROTOCOL.md, close code 4007). */
+const KICKED_PREFIX = "kicked by an operator";
 const GONE_CLOSED = "That lobby is gone: it closed while you were away. Quick play, or create a new lobby.";
 
 class App {
@@ -55,6 +57,8 @@ class App {
   private returning = false;
   /** A resume we know must fail (the server restarted): its Error 9 says nothing new. */
   private resumeDoomed = false;
+  /** The operator's reason from the `Left` of a kick, shown with the close (4007) that follows it. */
+  private kickReason: string | null = null;
   /** The invite link's lobby code while we are asking to join it (a "no such lobby" then clears the link). */
   private joiningInvite: string | null = null;
   private shakeAt = -10;
@@ -161,6 +165,11 @@ class App {
     if (invite.kind === "code") {
       if (location.hash !== `#${invite.code}`) history.replaceState(null, "", `#${invite.code}`);
       this.lobby.setInvite(invite.code);
+    } else if (invite.kind === "watch") {
+      // …/#watch/CODE (the operator console's Watch): spectate at once, no name to choose.
+      this.lobby.setInvite(null);
+      const code = invite.code;
+      this.request(() => this.net.send({ type: "spectate", lobby: code }));
     } else if (invite.kind === "bad") {
       clearAddress();
       this.lobby.setInvite(null);
@@ -270,6 +279,8 @@ class App {
         this.onError(m.code, m.message);
         break;
       case "left":
+        // A kick's Left carries the operator's words; the close (4007) that follows says only that it was a kick.
+        this.kickReason = m.reason.startsWith(KICKED_PREFIX) ? m.reason.slice(KICKED_PREFIX.length).replace(/^: /, "") : null;
         if (s !== null && s.lobbyId === m.lobby) this.exitGame(m.reason !== "" ? `You left the lobby: ${m.reason}` : null);
         break;
       case "pong":
@@ -338,11 +349,14 @@ class App {
         // A cluster node sent us to the node our lobby is on: not a drop, nothing to show.
         if (why !== "") console.info(`tickrelay: ${s} ${why}`);
         break;
-      case "failed":
+      case "failed": {
         this.lobby.setStatus("offline", "Disconnected");
-        this.exitGame(why);
-        this.lobby.showError(why);
+        const reason = this.kickReason !== null && this.kickReason !== "" ? ` The reason given: ${this.kickReason}` : "";
+        const text = why === KICKED_TEXT ? `${why}${reason}` : why;
+        this.exitGame(text);
+        this.lobby.showError(text);
         break;
+      }
     }
   }
 

@@ -56,11 +56,15 @@ export function tokenNode(token: string | null): string | null {
   return dot < 0 ? null : token.slice(0, dot);
 }
 
+/** What the page says after close 4007 (the operator's reason, from the `Left` before it, follows). */
+export const KICKED_TEXT = "An operator removed you from the game. Reload the page to play again.";
+
 /** Closes after which trying again cannot help. */
 const FATAL_CLOSES = new Map<number, string>([
   [CloseCode.BAD_VERSION, "Version mismatch: this page does not match the server. Reload the page."],
   [CloseCode.REPLACED, "This game was opened in another tab or window."],
   [CloseCode.ORIGIN_NOT_ALLOWED, "The server does not accept connections from this page's address."],
+  [CloseCode.KICKED, KICKED_TEXT],
 ]);
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];

@@ -252,6 +252,8 @@ export const CloseCode = {
   TIMEOUT: 4004,
   REPLACED: 4005,
   SERVER_FULL: 4006,
+  /** An operator removed this player; the `Left` just before says why. */
+  KICKED: 4007,
 } as const;
 
 // ---------------------------------------------------------------------------------------------

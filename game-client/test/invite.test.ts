@@ -38,3 +38,9 @@ test("isCode: six characters of the alphabet", () => {
   assert.ok(!isCode("abcdef"), "callers upper-case first");
   assert.ok(!isCode("ABCDEO"));
 });
+
+test("#watch/CODE asks to spectate that lobby; a bad code there is a bad invite", () => {
+  assert.deepEqual(parseInvite("#watch/k7qm2x"), { kind: "watch", code: "K7QM2X" });
+  assert.deepEqual(parseInvite("#WATCH/K7Q-M2X"), { kind: "watch", code: "K7QM2X" });
+  assert.equal(parseInvite("#watch/nope").kind, "bad");
+});

@@ -7,10 +7,11 @@
 //! each member's frame straight to its socket. No channel, no task woken per player.
 
 use super::ports::{Directory, Effect, LobbyStats, MemberLink, SendError, Sink};
-use super::registry::LobbyShared;
+use super::registry::{AdminOp, AdminReply, LobbyShared};
 use super::state::{JoinError, JoinOk, LobbyState};
 use crate::metrics::Metrics;
 use crate::protocol::{CloseCode, Frame, PlayerInput, SessionId, Tick};
+use crate::replay::ReplayWriter;
 use crate::snapshot::EntityTable;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,6 +38,8 @@ pub struct LobbyCell {
     ended: bool,
     /// Players last published to the registry, the metrics and the shard's load.
     players_reported: u16,
+    /// What members are told when the lobby ends (an operator's reason, or the usual one).
+    end_reason: Option<String>,
 }
 
 /// The lobby's sink: each member's link, called directly, never awaited.
@@ -70,6 +73,7 @@ impl LobbyCell {
             busy: false,
             ended: false,
             players_reported: 0,
+            end_reason: None,
         }
     }
 
@@ -185,12 +189,61 @@ impl LobbyCell {
         self.state.world_at(tick).cloned()
     }
 
+    /// An operator's request (from the shard's channel, never during a tick).
+    pub fn admin(&mut self, op: AdminOp) -> AdminReply {
+        match op {
+            AdminOp::Roster => AdminReply::Roster(self.state.roster_view()),
+            AdminOp::Kick { player, reason } => self.call(|c| {
+                let seated = c
+                    .state
+                    .kick_player(player, &reason, &mut Links(&mut c.links));
+                c.apply_effects();
+                c.publish();
+                AdminReply::Kicked(seated)
+            }),
+            AdminOp::Close { reason } => {
+                let reason = reason.trim();
+                self.end_reason = Some(if reason.is_empty() {
+                    "an operator closed the lobby".to_owned()
+                } else {
+                    format!("an operator closed the lobby: {}", truncate(reason, 200))
+                });
+                self.state.close_now();
+                AdminReply::Closed
+            }
+        }
+    }
+
     /// One tick at `now` (since the lobby opened), with its effects applied; what it counted.
     fn tick(&mut self, now: Duration) -> LobbyStats {
         self.state.tick(now, &mut Links(&mut self.links));
         self.apply_effects();
         self.publish();
+        self.hand_replay(false);
         self.state.take_stats()
+    }
+
+    /// Hands the replay's sealed chunks (about one a second) to the writer; `last` ends the
+    /// replay first and closes its file. Only a channel send: the tick never waits on a disk.
+    fn hand_replay(&mut self, last: bool) {
+        let Some(writer) = &self.run.replay else {
+            return;
+        };
+        if last {
+            let state = &mut self.state;
+            let finish = std::panic::catch_unwind(AssertUnwindSafe(|| state.finish_replay()));
+            if finish.is_err() {
+                error!("ending the replay panicked; its file ends at the last whole chunk");
+            }
+        }
+        // Most ticks there is nothing: no name looked up, nothing allocated.
+        let bytes = self.state.take_replay();
+        if bytes.is_none() && !last {
+            return;
+        }
+        if let Some(file) = self.state.replay_file() {
+            writer.send(file, bytes.unwrap_or_default(), last);
+        }
     }
 
     /// The lobby is over: every connection still in it is told, its players leave the counts, and
@@ -198,8 +251,9 @@ impl LobbyCell {
     fn end(&mut self) {
         self.ended = true;
         self.publish();
+        let reason = self.end_reason.as_deref().unwrap_or("the lobby closed");
         for (_, o) in self.links.drain() {
-            o.lobby_gone();
+            o.lobby_gone(reason);
         }
         for e in self.state.take_effects() {
             if let Effect::UnbindToken(t) = e {
@@ -207,6 +261,9 @@ impl LobbyCell {
             }
         }
         self.directory.remove(self.state.settings().id);
+        // Last: a lobby that ended by a panic may panic again writing its end record, and that
+        // must not keep it in the registry.
+        self.hand_replay(true);
     }
 
     /// Publishes the player count where others read it (only when it changed: no lock, no
@@ -250,6 +307,8 @@ pub struct LobbyRun {
     pub epoch: tokio::time::Instant,
     /// This lobby's phase on that grid, `0..PHASES`.
     pub phase: u32,
+    /// Where its replay's chunks go, when it records one.
+    pub replay: Option<ReplayWriter>,
 }
 
 /// Lobbies on a shard tick in up to this many phases of the tick period: lobbies in one phase
@@ -325,6 +384,7 @@ pub async fn run(lobby: SharedLobby) {
         let cancelled = ctx.shutdown.cancelled();
         tokio::pin!(cancelled);
         let mut links = Vec::new();
+        let mut ring = TickRing::new(Instant::now());
         loop {
             tokio::select! {
                 biased;
@@ -360,6 +420,7 @@ pub async fn run(lobby: SharedLobby) {
             }
             let since_open = woke.saturating_duration_since(opened);
             let mut closed = false;
+            let mut bytes = 0;
             for _ in 0..ticks.run {
                 let stats = {
                     let mut cell = lobby.borrow_mut();
@@ -368,17 +429,19 @@ pub async fn run(lobby: SharedLobby) {
                     stats
                 };
                 report(&ctx.metrics, &stats);
+                bytes += stats.bytes_sent;
                 if closed {
                     break;
                 }
             }
             let took = started.elapsed();
+            ring.record(took, bytes, started + took, &ctx.shared);
             ctx.metrics.tick_seconds.observe(took.as_secs_f64());
             if took > dt {
                 ctx.metrics.tick_overruns.inc();
             }
             if closed {
-                info!("lobby empty past its grace period; closing");
+                info!("lobby closed (empty past its grace period, or by an operator)");
                 break;
             }
         }
@@ -404,6 +467,70 @@ fn adjust(load: &AtomicUsize, delta: i64) {
     }
 }
 
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Ticks whose durations the operator console's percentiles are taken over (at 30 Hz, about
+/// the last 8.5 s).
+const TICK_RING: usize = 256;
+
+/// A lobby's recent tick durations and bytes sent, published to its [`LobbyShared`] once a
+/// second: a fixed ring, written without a lock or an allocation per tick.
+struct TickRing {
+    micros: [u32; TICK_RING],
+    len: usize,
+    at: usize,
+    bytes: u64,
+    since: Instant,
+}
+
+impl TickRing {
+    fn new(now: Instant) -> TickRing {
+        TickRing {
+            micros: [0; TICK_RING],
+            len: 0,
+            at: 0,
+            bytes: 0,
+            since: now,
+        }
+    }
+
+    fn record(&mut self, took: Duration, bytes: u64, now: Instant, shared: &LobbyShared) {
+        self.micros[self.at] = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
+        self.at = (self.at + 1) % TICK_RING;
+        self.len = (self.len + 1).min(TICK_RING);
+        self.bytes += bytes;
+        let elapsed = now.saturating_duration_since(self.since);
+        if elapsed >= Duration::from_secs(1) {
+            let (p50, p99) = self.percentiles();
+            shared.tick_p50_us.store(p50, Ordering::Relaxed);
+            shared.tick_p99_us.store(p99, Ordering::Relaxed);
+            let per_sec = (self.bytes as f64 / elapsed.as_secs_f64()) as u64;
+            shared.bytes_per_sec.store(per_sec, Ordering::Relaxed);
+            self.bytes = 0;
+            self.since = now;
+        }
+    }
+
+    /// The median and 99th percentile of the durations held (a sorted copy on the stack).
+    fn percentiles(&self) -> (u32, u32) {
+        if self.len == 0 {
+            return (0, 0);
+        }
+        let mut sorted = self.micros;
+        let held = &mut sorted[..self.len];
+        held.sort_unstable();
+        let at = |q: f64| held[((self.len - 1) as f64 * q).round() as usize];
+        (at(0.5), at(0.99))
+    }
+}
+
 fn report(m: &Metrics, s: &LobbyStats) {
     m.snapshots_sent.inc_by(s.snapshots_sent);
     m.snapshots_skipped.inc_by(s.snapshots_skipped);
@@ -418,6 +545,25 @@ fn report(m: &Metrics, s: &LobbyStats) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tick_ring_keeps_the_recent_ticks_percentiles() {
+        let mut r = TickRing::new(Instant::now());
+        assert_eq!(r.percentiles(), (0, 0));
+        for us in 1..=100u64 {
+            r.micros[r.at] = us as u32;
+            r.at = (r.at + 1) % TICK_RING;
+            r.len = (r.len + 1).min(TICK_RING);
+        }
+        assert_eq!(r.percentiles(), (51, 99));
+        // Past the ring's size only the newest count.
+        for _ in 0..TICK_RING {
+            r.micros[r.at] = 7;
+            r.at = (r.at + 1) % TICK_RING;
+            r.len = (r.len + 1).min(TICK_RING);
+        }
+        assert_eq!(r.percentiles(), (7, 7));
+    }
 
     #[test]
     fn a_late_wake_runs_a_few_missed_ticks_and_skips_the_rest() {

@@ -10,12 +10,16 @@ mod input_queue;
 mod members;
 mod ports;
 mod registry;
+#[cfg(test)]
+mod replay_tests;
 mod settings;
 mod state;
 
 pub use actor::{end as end_lobby, run as run_lobby, LobbyCell, LobbyRun, SharedLobby, PHASES};
 pub use code::{generate_code, normalize_code};
 pub use ports::{Announce, Directory, Effect, LobbyStats, MemberLink, SendError, Sink};
-pub use registry::{Host, LobbyHandle, LobbyShared, Registry, RegistryError, MAX_LISTED};
+pub use registry::{
+    AdminOp, AdminReply, Host, LobbyHandle, LobbyShared, Registry, RegistryError, MAX_LISTED,
+};
 pub use settings::{LobbySettings, Rounds};
-pub use state::{JoinError, JoinOk, LobbyState};
+pub use state::{kicked_reason, JoinError, JoinOk, LobbyState, RosterPlayer, RosterView};

@@ -45,8 +45,9 @@ pub trait MemberLink {
     fn send_event(&self, frame: &Frame) -> Result<(), SendError>;
     /// Closes the connection with this code and its reason.
     fn kick(&self, code: CloseCode);
-    /// The lobby ended while this connection was in it (closed empty, or failed).
-    fn lobby_gone(&self);
+    /// The lobby ended while this connection was in it (closed empty, by an operator, or
+    /// failed); `reason` is what its `Left` says.
+    fn lobby_gone(&self, reason: &str);
 }
 
 /// Requests the lobby makes of the directory outside it.

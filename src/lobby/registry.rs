@@ -4,15 +4,16 @@
 use super::code::generate_code;
 use super::ports::{Announce, Directory};
 use super::settings::{LobbySettings, Rounds};
-use super::state::LobbyState;
+use super::state::{LobbyState, RosterView};
 use crate::config::Config;
 use crate::game::GameKind;
 use crate::metrics::Metrics;
-use crate::protocol::{ErrorCode, LobbyId, LobbySummary, Tick};
+use crate::protocol::{EntityId, ErrorCode, LobbyId, LobbySummary, Tick};
+use crate::replay::RecordOptions;
 use crate::snapshot::EntityTable;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +34,33 @@ pub trait Host: Send + Sync {
         lobby: LobbyId,
         tick: Tick,
     ) -> oneshot::Receiver<Option<EntityTable>>;
+    /// Asks lobby `lobby` on `shard` to do an operator's `op` (`None`: no such lobby there).
+    fn admin(
+        &self,
+        shard: usize,
+        lobby: LobbyId,
+        op: AdminOp,
+    ) -> oneshot::Receiver<Option<AdminReply>>;
+}
+
+/// What an operator asks of a lobby (through its shard).
+#[derive(Clone, Debug)]
+pub enum AdminOp {
+    /// Who is in it.
+    Roster,
+    /// Remove this player: `Left` with the reason, then close 4007; the seat goes.
+    Kick { player: EntityId, reason: String },
+    /// End the lobby: every member gets `Left` with the reason.
+    Close { reason: String },
+}
+
+/// A lobby's answer to an [`AdminOp`].
+#[derive(Clone, Debug)]
+pub enum AdminReply {
+    Roster(RosterView),
+    /// Whether the player was seated there.
+    Kicked(bool),
+    Closed,
 }
 
 /// What everyone may know about a lobby without asking the shard it runs on.
@@ -47,6 +75,12 @@ pub struct LobbyShared {
     pub shard: usize,
     /// Published by the lobby after every tick that changed it.
     pub players: AtomicU16,
+    /// Published by the lobby's tick loop once a second, for the operator console: the median
+    /// and 99th percentile of its recent ticks' durations (µs), and the bytes it sent its
+    /// members in the last second.
+    pub tick_p50_us: AtomicU32,
+    pub tick_p99_us: AtomicU32,
+    pub bytes_per_sec: AtomicU64,
 }
 
 impl LobbyShared {
@@ -296,11 +330,18 @@ impl Registry {
             max_players,
             shard,
             players: AtomicU16::new(0),
+            tick_p50_us: AtomicU32::new(0),
+            tick_p99_us: AtomicU32::new(0),
+            bytes_per_sec: AtomicU64::new(0),
         });
         // Started while the lock is held: whoever finds the lobby in here and then moves to its
         // shard arrives there after the lobby (each shard takes its messages in order).
-        self.host
-            .start(shard, LobbyState::new(settings), shared.clone());
+        let state = if cfg.replay.enabled {
+            LobbyState::recorded(settings, record_options(cfg), unix_ms())
+        } else {
+            LobbyState::new(settings)
+        };
+        self.host.start(shard, state, shared.clone());
         inner.lobbies.insert(id, shared.clone());
         inner.by_code.insert(code, id);
         let full = inner.lobbies.len() >= cfg.lobby.max_lobbies;
@@ -386,6 +427,13 @@ impl Registry {
         self.host.inspect(shard, lobby, tick).await.ok().flatten()
     }
 
+    /// Asks lobby `lobby` (on this node) to do an operator's `op`: `None` when it is not here
+    /// (or ended meanwhile).
+    pub async fn admin(&self, lobby: LobbyId, op: AdminOp) -> Option<AdminReply> {
+        let shard = self.get(lobby)?.shard;
+        self.host.admin(shard, lobby, op).await.ok().flatten()
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -419,4 +467,21 @@ impl Directory for Registry {
             }
         }
     }
+}
+
+/// How this server's lobbies record, from `[replay]` (the flush interval in ticks).
+fn record_options(cfg: &Config) -> RecordOptions {
+    let r = &cfg.replay;
+    RecordOptions {
+        checksum_every: r.checksum_every,
+        flush_ticks: cfg.ticks(r.flush_every),
+        max_match_bytes: r.max_match_bytes,
+    }
+}
+
+/// Now, in milliseconds since 1970: a replay's start time (its header and file name).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -12,10 +12,12 @@ use super::ports::{Effect, LobbyStats, Sink};
 use super::settings::LobbySettings;
 use crate::game::{Game, InputPolicy};
 use crate::protocol::PlayerInput;
+use crate::protocol::PROTOCOL_VERSION;
 use crate::protocol::{
     ChatRole, CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg,
     SessionId, Tick, MAX_CHAT_LEN,
 };
+use crate::replay::{Header, RecordOptions, Recorded};
 use crate::snapshot::EntityTable;
 use std::time::Duration;
 
@@ -41,10 +43,48 @@ impl JoinError {
     }
 }
 
+/// A seated player as an operator sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RosterPlayer {
+    pub id: EntityId,
+    pub name: String,
+    /// Its connection dropped and its seat is held for the reconnect grace.
+    pub away: bool,
+}
+
+/// Who is in a lobby, for an operator.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RosterView {
+    pub players: Vec<RosterPlayer>,
+    pub spectators: u16,
+    pub host: Option<EntityId>,
+}
+
+/// Most bytes of an operator's reason passed on (the whole `Left` stays small).
+pub const MAX_REASON_LEN: usize = 200;
+
+/// What a kicked player's `Left` says: the operator's reason, cut to [`MAX_REASON_LEN`] bytes.
+pub fn kicked_reason(reason: &str) -> String {
+    let reason = reason.trim();
+    let mut end = reason.len().min(MAX_REASON_LEN);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let reason = &reason[..end];
+    if reason.is_empty() {
+        "kicked by an operator".to_owned()
+    } else {
+        format!("kicked by an operator: {reason}")
+    }
+}
+
 /// A lobby's whole state. Methods are the commands; [`LobbyState::tick`] advances one tick.
 pub struct LobbyState {
     settings: LobbySettings,
-    game: Box<dyn Game>,
+    /// The game, recording every call into it when the lobby records a replay.
+    game: Recorded,
+    /// The replay's file name (`None`: not recording).
+    replay_file: Option<String>,
     tick: Tick,
     members: Members,
     history: History,
@@ -69,10 +109,41 @@ const RESTART_EVERY: Duration = Duration::from_secs(1);
 impl LobbyState {
     pub fn new(settings: LobbySettings) -> Self {
         let game = settings.game.create(&settings.game_setup());
+        Self::with_game(settings, Recorded::plain(game), None)
+    }
+
+    /// A lobby that records its match from the start (`start_unix_ms`: when it opened, for the
+    /// replay's header and file name).
+    pub fn recorded(settings: LobbySettings, opts: RecordOptions, start_unix_ms: u64) -> Self {
+        let header = Header {
+            game: settings.game.name().to_owned(),
+            tick_rate: settings.tick_rate,
+            seed: settings.seed,
+            kill_goal: settings.kill_goal,
+            round_seconds: settings.round_seconds,
+            max_rewind_ms: u64::try_from(settings.max_rewind.as_millis()).unwrap_or(u64::MAX),
+            protocol: PROTOCOL_VERSION,
+            lobby_id: settings.id.0,
+            code: settings.code.clone(),
+            name: settings.name.clone(),
+            start_unix_ms,
+            checksum_every: opts.checksum_every,
+        };
+        let game = settings.game.create(&settings.game_setup());
+        let file = crate::replay::file_name(&header);
+        Self::with_game(
+            settings,
+            Recorded::recording(game, &header, opts),
+            Some(file),
+        )
+    }
+
+    fn with_game(settings: LobbySettings, game: Recorded, replay_file: Option<String>) -> Self {
         let history = History::new(settings.history, game.field_count());
         LobbyState {
             input_policy: game.input_policy(),
             game,
+            replay_file,
             tick: Tick(0),
             members: Members::default(),
             history,
@@ -135,6 +206,22 @@ impl LobbyState {
         std::mem::take(&mut self.stats)
     }
 
+    /// The file this lobby's replay goes to (`None`: it does not record).
+    pub fn replay_file(&self) -> Option<&str> {
+        self.replay_file.as_deref()
+    }
+
+    /// Replay bytes ready for its file (whole chunks; the file's start first), if any.
+    pub fn take_replay(&mut self) -> Option<Vec<u8>> {
+        self.game.take()
+    }
+
+    /// Ends the replay (the lobby closes): its last chunk and end record wait in
+    /// [`LobbyState::take_replay`].
+    pub fn finish_replay(&mut self) {
+        self.game.finish();
+    }
+
     /// Seats a player (or a spectator). Its `Joined` frame goes out with the next tick's snapshot.
     pub fn join(
         &mut self,
@@ -166,6 +253,9 @@ impl LobbyState {
             ));
         }
         let player = (!spectate).then(|| self.game.spawn_player());
+        if let Some(p) = player {
+            self.game.note_name(p, &name);
+        }
         let token = if spectate { None } else { token };
         if let Some(t) = &token {
             self.effects.push(Effect::BindToken(t.clone()));
@@ -271,6 +361,58 @@ impl LobbyState {
         if self.members.is_empty() {
             self.empty_since = Some(self.now);
         }
+    }
+
+    /// Who is in the lobby, for an operator: seated players (by id, with whether they are away)
+    /// and how many watch.
+    pub fn roster_view(&self) -> RosterView {
+        let mut players: Vec<RosterPlayer> = self
+            .members
+            .iter()
+            .filter_map(|(_, m)| {
+                m.player.map(|id| RosterPlayer {
+                    id,
+                    name: m.name.clone(),
+                    away: !m.connected,
+                })
+            })
+            .collect();
+        players.sort_by_key(|p| p.id);
+        RosterView {
+            players,
+            spectators: self.members.spectators(),
+            host: self.members.host(),
+        }
+    }
+
+    /// An operator removes player `player`: it is told why (`Left` with the operator's reason),
+    /// its connection is closed with 4007, and its seat goes at once (not held for a
+    /// reconnect). False when no such player is seated.
+    pub fn kick_player(&mut self, player: EntityId, reason: &str, sink: &mut impl Sink) -> bool {
+        let Some((key, session, connected)) = self
+            .members
+            .iter()
+            .find(|(_, m)| m.player == Some(player))
+            .map(|(k, m)| (k, m.session, m.connected))
+        else {
+            return false;
+        };
+        if connected {
+            let left = Frame::encode(&ServerMsg::Left {
+                lobby: self.settings.id,
+                reason: kicked_reason(reason),
+            });
+            let _ = sink.send_event(session, &left);
+            self.close_connection(session, CloseCode::Kicked, sink);
+        }
+        self.remove_member(key);
+        true
+    }
+
+    /// An operator closes the lobby: no one joins any more, and it ends after its next tick
+    /// (every member is then told `Left`, with the reason the caller gives them).
+    pub fn close_now(&mut self) {
+        self.closed = true;
     }
 
     /// Hands the lobby to a connected player if the host is gone or away, and tells everyone.
@@ -435,7 +577,7 @@ impl LobbyState {
         // 1. Inputs, as the game takes them (see `InputPolicy`).
         for (_, m) in self.members.iter_mut() {
             if let Some(p) = m.player {
-                feed(self.game.as_mut(), self.input_policy, p, &mut m.inputs);
+                feed(&mut self.game, self.input_policy, p, &mut m.inputs);
             }
         }
 
@@ -663,6 +805,49 @@ mod tests {
 
     fn s(n: u64) -> SessionId {
         SessionId(n)
+    }
+
+    #[test]
+    fn an_operator_kick_says_why_closes_4007_and_frees_the_seat_at_once() {
+        let mut l = LobbyState::new(settings(GameKind::Walkers, 2));
+        let mut sink = TestSink::default();
+        let a = l
+            .join(s(1), "ann".into(), false, Some("ta".into()))
+            .unwrap();
+        let b = l
+            .join(s(2), "bob".into(), false, Some("tb".into()))
+            .unwrap();
+        l.join(s(3), "eve".into(), true, None).unwrap();
+        advance(&mut l, &mut sink);
+        let view = l.roster_view();
+        assert_eq!(view.players.len(), 2);
+        assert_eq!(view.spectators, 1);
+        assert_eq!(view.host, a.player);
+        assert!(
+            !l.kick_player(EntityId(99), "x", &mut sink),
+            "nobody by that id"
+        );
+        let bob = b.player.unwrap();
+        assert!(l.kick_player(bob, "  spam  ", &mut sink));
+        assert_eq!(sink.kicked, vec![(s(2), CloseCode::Kicked)]);
+        let told = sink.take(s(2));
+        assert!(
+            matches!(told.last(), Some(ServerMsg::Left { reason, .. }) if reason == "kicked by an operator: spam"),
+            "{told:?}"
+        );
+        let effects = l.take_effects();
+        assert!(
+            effects.contains(&Effect::UnbindToken("tb".into())),
+            "the token resumes nothing"
+        );
+        assert!(effects.contains(&Effect::Detached(s(2))));
+        assert_eq!(l.players(), 1, "the seat is free at once, not held");
+        assert!(l.join(s(4), "cat".into(), false, None).is_ok());
+        assert_eq!(kicked_reason(""), "kicked by an operator");
+        assert_eq!(
+            kicked_reason(&"é".repeat(150)).len(),
+            "kicked by an operator: ".len() + 200
+        );
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub enum CloseCode {
     Replaced,
     /// 4006: the server or this address has too many connections.
     ServerFull,
+    /// 4007: an operator removed this player (the operator's reason came just before, in `Left`).
+    Kicked,
 }
 
 impl CloseCode {
@@ -119,6 +121,7 @@ impl CloseCode {
             Timeout => 4004,
             Replaced => 4005,
             ServerFull => 4006,
+            Kicked => 4007,
         }
     }
 
@@ -138,6 +141,7 @@ impl CloseCode {
             Timeout => "timed out",
             Replaced => "resumed from another connection",
             ServerFull => "server full",
+            Kicked => "kicked by an operator",
         }
     }
 
@@ -157,6 +161,7 @@ impl CloseCode {
             Timeout,
             Replaced,
             ServerFull,
+            Kicked,
         ]
         .into_iter()
         .find(|c| c.code() == code)

@@ -7,6 +7,7 @@ use super::{http, ws};
 use crate::config::Config;
 use crate::lobby::Registry;
 use crate::metrics::Metrics;
+use crate::replay::ReplayWriter;
 use crate::shard::{self, Context, Shards};
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -46,7 +47,21 @@ fn router(app: App) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
         .route("/api/lobbies", get(http::lobbies))
-        .route("/admin/drain", axum::routing::post(super::admin::drain));
+        .route("/admin/drain", axum::routing::post(super::admin::drain))
+        .route("/admin", get(super::admin::page))
+        .route("/admin/api/overview", get(super::admin::overview))
+        .route(
+            "/admin/api/lobbies/{id}/kick",
+            axum::routing::post(super::admin::kick),
+        )
+        .route(
+            "/admin/api/lobbies/{id}/close",
+            axum::routing::post(super::admin::close),
+        )
+        .route(
+            "/admin/api/{*rest}",
+            axum::routing::any(super::admin::unknown),
+        );
     if app.config.server.echo_route {
         r = r.route("/echo", get(ws::echo_route));
     }
@@ -109,6 +124,22 @@ impl Server {
                 None
             }
         };
+        let replay = if config.replay.enabled {
+            // The writer's thread holds a token of the server's tasks until it has written
+            // everything: shutdown waits for the lobbies' last chunks.
+            let c = &config.replay;
+            match ReplayWriter::start(&c.dir, c.max_bytes, metrics.clone(), tasks.token()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    // Asked to record and cannot: say so and stop, as for any bad setting.
+                    tracing::error!(dir = %c.dir.display(), error = %e, "replay.dir is not writable; stopping");
+                    shutdown.cancel();
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let ctx = Arc::new(Context {
             config: config.clone(),
             metrics: metrics.clone(),
@@ -119,6 +150,7 @@ impl Server {
             server_id,
             client_limits: config.client_limits(),
             cluster: cluster.clone(),
+            replay,
         });
         if let Err(e) = shard::spawn(ctx, seeds) {
             // Without its threads the server cannot serve anyone: say so, and stop at once.
@@ -141,6 +173,7 @@ impl Server {
                 refusals: Arc::new(Semaphore::new(64)),
                 drain_requested: CancellationToken::new(),
                 cluster,
+                series: Arc::new(super::sampler::Series::default()),
             },
             stop,
         }
@@ -158,6 +191,12 @@ impl Server {
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
         let app = self.app;
         tokio::spawn(super::drain::stop_when_asked(app.clone(), self.stop));
+        tokio::spawn(super::sampler::run(
+            app.series.clone(),
+            app.metrics.clone(),
+            app.registry.clone(),
+            app.shutdown.clone(),
+        ));
         if let Some(cluster) = &app.cluster {
             cluster.set_bound(listener.local_addr()?);
             info!(node = %cluster.node_id, url = cluster.url(), "cluster node");

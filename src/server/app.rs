@@ -28,4 +28,6 @@ pub struct App {
     pub drain_requested: CancellationToken,
     /// This node in its cluster (`None`: a node on its own).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// The operator console's per-second series of this server (see `sampler`).
+    pub series: Arc<super::sampler::Series>,
 }

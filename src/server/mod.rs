@@ -10,6 +10,7 @@ mod drain;
 mod http;
 mod identity;
 mod limits;
+mod sampler;
 mod ws;
 
 pub use accept::{bind, run, Server};

@@ -29,7 +29,7 @@ fn bad_request(why: &'static str) -> Response {
 }
 
 /// Browsers send Origin; anything else (bots, native clients) does not and is not checked.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+pub(super) fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;
     };

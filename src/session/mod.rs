@@ -126,7 +126,7 @@ impl MemberLink for Link {
         self.conn.close_with(code);
     }
 
-    fn lobby_gone(&self) {
-        self.conn.lobby_gone();
+    fn lobby_gone(&self, reason: &str) {
+        self.conn.lobby_gone(reason);
     }
 }

@@ -101,11 +101,11 @@ impl Live {
         if self.conn.is_broken() {
             return Err(Exit::Gone);
         }
-        if self.conn.take_lobby_gone() {
+        if let Some(reason) = self.conn.take_lobby_gone() {
             if let Some(l) = self.lobby.take() {
                 self.send(&ServerMsg::Left {
                     lobby: l.id,
-                    reason: "the lobby closed".into(),
+                    reason,
                 });
             }
         }

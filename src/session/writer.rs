@@ -60,7 +60,8 @@ pub struct Conn {
     bounds: Bounds,
     signal: Signal,
     kick: Cell<Option<CloseCode>>,
-    lobby_gone: Cell<bool>,
+    /// Set (with what `Left` will say) when the lobby this connection was in ended.
+    lobby_gone: RefCell<Option<String>>,
     broken: Cell<bool>,
     /// When anything (a frame, a pong) was last read from the client.
     pub heard: Cell<Instant>,
@@ -86,7 +87,7 @@ impl Conn {
             bounds,
             signal: Signal::default(),
             kick: Cell::new(None),
-            lobby_gone: Cell::new(false),
+            lobby_gone: RefCell::new(None),
             broken: Cell::new(false),
             heard: Cell::new(now),
             hello_by: Cell::new(None),
@@ -270,9 +271,9 @@ impl Conn {
         self.kick.get()
     }
 
-    /// True once after the lobby this connection was in ended.
-    pub fn take_lobby_gone(&self) -> bool {
-        self.lobby_gone.replace(false)
+    /// Once after the lobby this connection was in ended: why it ended.
+    pub fn take_lobby_gone(&self) -> Option<String> {
+        self.lobby_gone.borrow_mut().take()
     }
 
     /// Ready when someone raised a signal on this connection since the task last looked.
@@ -298,9 +299,9 @@ impl Conn {
         self.push(frame.bytes(), Kind::Event)
     }
 
-    /// The lobby ended while this connection was in it.
-    pub fn lobby_gone(&self) {
-        self.lobby_gone.set(true);
+    /// The lobby ended while this connection was in it; `reason` is what its `Left` says.
+    pub fn lobby_gone(&self, reason: &str) {
+        *self.lobby_gone.borrow_mut() = Some(reason.to_owned());
         self.signal.raise();
     }
 

@@ -3,7 +3,7 @@
 //! session moving to its lobby's shard); nothing on the per-tick path crosses a thread.
 
 use crate::config::Config;
-use crate::lobby::{Host, LobbyShared, LobbyState, Registry};
+use crate::lobby::{AdminOp, AdminReply, Host, LobbyShared, LobbyState, Registry};
 use crate::metrics::Metrics;
 use crate::protocol::{ClientLimits, CloseCode, LobbyId, SessionId, Tick};
 use crate::session::portable::Moving;
@@ -33,6 +33,8 @@ pub struct Context {
     pub client_limits: ClientLimits,
     /// This node in its cluster (`None`: a node on its own).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Where lobbies' replays go (`None`: `replay.enabled` is off).
+    pub replay: Option<crate::replay::ReplayWriter>,
 }
 
 /// What a new connection is for.
@@ -67,6 +69,12 @@ pub enum ShardMsg {
         lobby: LobbyId,
         tick: Tick,
         reply: oneshot::Sender<Option<EntityTable>>,
+    },
+    /// An operator's request to one of this shard's lobbies (`None` back: it is not here).
+    Admin {
+        lobby: LobbyId,
+        op: AdminOp,
+        reply: oneshot::Sender<Option<AdminReply>>,
     },
 }
 
@@ -185,6 +193,17 @@ impl Host for Shards {
     ) -> oneshot::Receiver<Option<EntityTable>> {
         let (reply, rx) = oneshot::channel();
         let _ = self.send(shard, ShardMsg::Inspect { lobby, tick, reply });
+        rx
+    }
+
+    fn admin(
+        &self,
+        shard: usize,
+        lobby: LobbyId,
+        op: AdminOp,
+    ) -> oneshot::Receiver<Option<AdminReply>> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.send(shard, ShardMsg::Admin { lobby, op, reply });
         rx
     }
 }

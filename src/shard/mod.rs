@@ -116,6 +116,10 @@ fn handle(shard: &Rc<Shard>, msg: ShardMsg) {
             let world = shard.lobby(lobby).and_then(|l| l.borrow().world_at(tick));
             let _ = reply.send(world);
         }
+        ShardMsg::Admin { lobby, op, reply } => {
+            let answer = shard.lobby(lobby).map(|l| l.borrow_mut().admin(op));
+            let _ = reply.send(answer);
+        }
     }
 }
 
@@ -133,6 +137,7 @@ fn start_lobby(shard: &Rc<Shard>, state: lobby::LobbyState, shared: Arc<lobby::L
         shutdown: ctx.shutdown.clone(),
         epoch: shard.epoch,
         phase,
+        replay: ctx.replay.clone(),
     };
     let cell = Rc::new(RefCell::new(LobbyCell::new(
         state,

@@ -24,6 +24,8 @@ impl ServerProcess {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_remove("RUST_LOG")
             .env("TICKRELAY__SERVER__LOG", "error")
+            // config/default.toml records replays (for `make run`); tests write none unless asked.
+            .env("TICKRELAY__REPLAY__ENABLED", "false")
             .env(
                 "TICKRELAY__SERVER__CLIENT_DIR",
                 "/nonexistent-tickrelay-client",

@@ -1,0 +1,24 @@
+//! Match replays (issue 11): record a lobby's game calls, write them off the tick path, re-simulate.
+//!
+//! The pure parts: `format` (the file, byte by byte: docs/replay.md), `record` (one call),
+//! `checksum`, `recorder` (the `Recorded` game wrapper) and `verify` (re-simulation). The I/O:
+//! `writer` (one thread per server owns the files) and `files` (what the CLI calls).
+
+mod checksum;
+mod files;
+mod format;
+mod record;
+mod recorder;
+mod verify;
+mod writer;
+
+pub use checksum::table_checksum;
+pub use files::{info_file, verify_file, FileError};
+pub use format::{
+    file_name, file_start, open_chunk, read, seal, Header, ReadError, Replay, CHUNK_HEAD,
+    FRAME_HEAD, MAGIC, VERSION,
+};
+pub use record::{tag, Record, Score};
+pub use recorder::{RecordOptions, Recorded, FLUSH_BYTES, TRAILER_ROOM};
+pub use verify::{summarize, verify, Summary, Verified, VerifyError};
+pub use writer::{ReplayWriter, Store, EXTENSION};

@@ -1,0 +1,297 @@
+//! `Recorded`: the lobby's game, with every call into it appended to a replay buffer.
+//!
+//! Pure: no file, no clock. The tick path only pushes bytes onto a `Vec`; every `flush_ticks`
+//! steps (or past [`FLUSH_BYTES`]) the buffer is sealed into a chunk that the lobby's actor takes
+//! with [`Recorded::take`] and hands to the writer.
+
+use super::checksum::table_checksum;
+use super::format::{file_start, open_chunk, seal, Header};
+use super::record::{Record, Score};
+use crate::game::arena::{field, KIND_PLAYER};
+use crate::game::{Game, GameKind, InputPolicy};
+use crate::protocol::{EntityId, GameEvent, PlayerInput, Tick};
+use crate::snapshot::EntityTable;
+
+/// A chunk is sealed early past this size, so a busy lobby's buffer stays small.
+pub const FLUSH_BYTES: usize = 256 * 1024;
+/// Room kept under `max_match_bytes` for the end record.
+pub const TRAILER_ROOM: u64 = 16 * 1024;
+
+/// How a lobby records (from `[replay]`, the flush interval already in ticks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordOptions {
+    pub checksum_every: u32,
+    pub flush_ticks: u32,
+    pub max_match_bytes: u64,
+}
+
+/// The recording in progress.
+struct Recording {
+    buf: Vec<u8>,
+    count: u32,
+    /// Sealed bytes (the file's start, whole chunks) the actor has not taken yet.
+    ready: Vec<u8>,
+    /// Bytes taken so far.
+    taken: u64,
+    opts: RecordOptions,
+    steps: u32,
+    since_flush: u32,
+    last_tick: u32,
+    /// Scratch for checksums, kept so a checksum allocates nothing.
+    table: EntityTable,
+    /// The end record is written: nothing more is recorded.
+    ended: bool,
+    /// The standing of each player who left, as they left (a lobby closes empty, so the end's
+    /// table alone would hold no one).
+    left: Vec<Score>,
+}
+
+/// A game that may be recording. With no recording every call is one branch more.
+pub struct Recorded {
+    inner: Box<dyn Game>,
+    rec: Option<Box<Recording>>,
+}
+
+impl Recorded {
+    /// Not recording.
+    pub fn plain(inner: Box<dyn Game>) -> Self {
+        Recorded { inner, rec: None }
+    }
+
+    /// Recording from now on; the file starts with `header`.
+    pub fn recording(inner: Box<dyn Game>, header: &Header, opts: RecordOptions) -> Self {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        open_chunk(&mut buf);
+        let table = EntityTable::new(inner.field_count());
+        Recorded {
+            rec: Some(Box::new(Recording {
+                buf,
+                count: 0,
+                ready: file_start(header),
+                taken: 0,
+                opts,
+                steps: 0,
+                since_flush: 0,
+                last_tick: 0,
+                table,
+                ended: false,
+                left: Vec::new(),
+            })),
+            inner,
+        }
+    }
+
+    pub fn is_recording(&self) -> bool {
+        self.rec.as_ref().is_some_and(|r| !r.ended)
+    }
+
+    /// Sealed bytes to append to the file, if any.
+    pub fn take(&mut self) -> Option<Vec<u8>> {
+        let rec = self.rec.as_mut()?;
+        if rec.ready.is_empty() {
+            return None;
+        }
+        let out = std::mem::take(&mut rec.ready);
+        rec.taken += out.len() as u64;
+        Some(out)
+    }
+
+    /// Notes the name a player joined with (for `replay info`; re-simulation skips it).
+    pub fn note_name(&mut self, player: EntityId, name: &str) {
+        self.push(&Record::Name(player, name.to_owned()));
+    }
+
+    /// Ends the recording: the end record (with the final scores, when the game has them) goes
+    /// into a last chunk for [`Recorded::take`].
+    pub fn finish(&mut self) {
+        self.end(false);
+    }
+
+    fn end(&mut self, capped: bool) {
+        let Some(rec) = self.rec.as_mut().filter(|r| !r.ended) else {
+            return;
+        };
+        rec.table.clear(Tick(rec.last_tick));
+        let scores = if self.inner.kind() == GameKind::Arena {
+            self.inner.write_table(&mut rec.table);
+            let mut all = std::mem::take(&mut rec.left);
+            all.extend(scores(&rec.table));
+            all.sort_by_key(|s| s.player);
+            all
+        } else {
+            Vec::new()
+        };
+        let mut end = Record::End {
+            tick: rec.last_tick,
+            capped,
+            scores,
+        };
+        let mut bytes = Vec::new();
+        end.encode(&mut bytes);
+        if bytes.len() as u64 > TRAILER_ROOM {
+            // Too many players to fit their scores: the end is still said.
+            if let Record::End { scores, .. } = &mut end {
+                scores.clear();
+            }
+            bytes.clear();
+            end.encode(&mut bytes);
+        }
+        rec.buf.extend_from_slice(&bytes);
+        rec.count += 1;
+        rec.flush();
+        rec.ended = true;
+    }
+
+    /// Appends a record, unless that would take the file past `max_match_bytes`: then the
+    /// recording ends there (whole chunks and an end record: the file stays valid).
+    fn push(&mut self, r: &Record) {
+        let Some(rec) = self.rec.as_mut().filter(|r| !r.ended) else {
+            return;
+        };
+        let mark = rec.buf.len();
+        r.encode(&mut rec.buf);
+        let total = rec.taken + rec.ready.len() as u64 + rec.buf.len() as u64;
+        if total + TRAILER_ROOM > rec.opts.max_match_bytes {
+            rec.buf.truncate(mark);
+            self.end(true);
+            return;
+        }
+        rec.count += 1;
+    }
+
+    /// After a step: the checksum when one is due, and a chunk when the interval is up.
+    fn stepped(&mut self, tick: Tick) {
+        let Some(rec) = self.rec.as_mut().filter(|r| !r.ended) else {
+            return;
+        };
+        rec.steps += 1;
+        rec.since_flush += 1;
+        rec.last_tick = tick.0;
+        if rec.steps % rec.opts.checksum_every.max(1) == 0 {
+            rec.table.clear(tick);
+            self.inner.write_table(&mut rec.table);
+            let hash = table_checksum(&rec.table);
+            self.push(&Record::Checksum { tick: tick.0, hash });
+        }
+        let Some(rec) = self.rec.as_mut().filter(|r| !r.ended) else {
+            return;
+        };
+        if rec.since_flush >= rec.opts.flush_ticks.max(1) || rec.buf.len() >= FLUSH_BYTES {
+            rec.flush();
+        }
+    }
+
+    fn recording_mut(&mut self) -> Option<&mut Recording> {
+        self.rec.as_deref_mut().filter(|r| !r.ended)
+    }
+}
+
+impl Recording {
+    /// Seals the buffer as a chunk onto `ready` and starts the next.
+    fn flush(&mut self) {
+        self.since_flush = 0;
+        if self.count == 0 {
+            return;
+        }
+        seal(&mut self.buf, self.count);
+        self.count = 0;
+        if self.ready.is_empty() {
+            // Room for a chunk like this one and a quarter more, so the next rarely grows (each
+            // growth copies the whole buffer), up to what a chunk can reach.
+            let len = self.buf.len();
+            let cap = (len + len / 4 + 4096).min(FLUSH_BYTES + 64 * 1024);
+            self.ready = std::mem::replace(&mut self.buf, Vec::with_capacity(cap));
+        } else {
+            self.ready.extend_from_slice(&self.buf);
+        }
+        open_chunk(&mut self.buf);
+    }
+}
+
+/// Each arena player's kills and deaths (this round's), from its table.
+fn scores(table: &EntityTable) -> Vec<Score> {
+    table
+        .rows()
+        .iter()
+        .filter(|r| r.fields[field::KIND] == KIND_PLAYER)
+        .map(|r| Score {
+            player: r.id,
+            kills: r.fields[field::KILLS],
+            deaths: r.fields[field::DEATHS],
+        })
+        .collect()
+}
+
+impl Game for Recorded {
+    fn kind(&self) -> GameKind {
+        self.inner.kind()
+    }
+    fn field_count(&self) -> u8 {
+        self.inner.field_count()
+    }
+    fn ack_field(&self) -> usize {
+        self.inner.ack_field()
+    }
+    fn spawn_player(&mut self) -> EntityId {
+        let id = self.inner.spawn_player();
+        if self.recording_mut().is_some() {
+            self.push(&Record::Spawn(id));
+        }
+        id
+    }
+    fn despawn_player(&mut self, player: EntityId) {
+        if let Some(rec) = self.rec.as_deref_mut().filter(|r| !r.ended) {
+            if self.inner.kind() == GameKind::Arena {
+                // Rare (a leave), so a whole table for one row is fine.
+                rec.table.clear(Tick(rec.last_tick));
+                self.inner.write_table(&mut rec.table);
+                rec.left.extend(
+                    scores(&rec.table)
+                        .into_iter()
+                        .filter(|s| s.player == player),
+                );
+            }
+        }
+        self.inner.despawn_player(player);
+        if self.recording_mut().is_some() {
+            self.push(&Record::Despawn(player));
+        }
+    }
+    fn apply_input(&mut self, player: EntityId, input: &PlayerInput) {
+        self.inner.apply_input(player, input);
+        if self.recording_mut().is_some() {
+            self.push(&Record::Input(player, *input));
+        }
+    }
+    fn step(&mut self, tick: Tick, events: &mut Vec<GameEvent>) {
+        self.inner.step(tick, events);
+        if self.recording_mut().is_some() {
+            self.push(&Record::Step(tick.0));
+            self.stepped(tick);
+        }
+    }
+    fn write_table(&self, table: &mut EntityTable) {
+        self.inner.write_table(table);
+    }
+    fn restart(&mut self, tick: Tick) {
+        self.inner.restart(tick);
+        if self.recording_mut().is_some() {
+            self.push(&Record::Restart(tick.0));
+        }
+    }
+    fn input_policy(&self) -> InputPolicy {
+        self.inner.input_policy()
+    }
+    fn idle(&mut self, player: EntityId) {
+        self.inner.idle(player);
+        if self.recording_mut().is_some() {
+            self.push(&Record::Idle(player));
+        }
+    }
+    fn catch_up(&mut self, player: EntityId) {
+        self.inner.catch_up(player);
+        if self.recording_mut().is_some() {
+            self.push(&Record::CatchUp(player));
+        }
+    }
+}
