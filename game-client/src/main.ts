@@ -61,6 +61,11 @@ class App {
   private kickReason: string | null = null;
   /** The invite link's lobby code while we are asking to join it (a "no such lobby" then clears the link). */
   private joiningInvite: string | null = null;
+  /**
+   * Out of a lobby with inputs possibly still on the wire (sent before the server's `Left`): their
+   * "not allowed" errors say nothing to the player. Cleared by the next request we make.
+   */
+  private inputsCrossing = false;
   private shakeAt = -10;
   private lastFrame = seconds();
   private lastRateLimitToast = 0;
@@ -147,6 +152,7 @@ class App {
 
   /** Runs `f` once connected under the current name (reconnecting first if the name changed). */
   private request(f: () => void): void {
+    this.inputsCrossing = false;
     const name = this.lobby.name;
     if (name !== this.net.helloName && this.session === null) {
       this.pending = f;
@@ -304,6 +310,7 @@ class App {
       return;
     }
     if (this.session === null) {
+      if (this.inputsCrossing && code === ErrorCode.NOT_ALLOWED) return;
       const invite = this.joiningInvite;
       this.joiningInvite = null;
       if (code === ErrorCode.LOBBY_NOT_FOUND && invite !== null) {
@@ -413,6 +420,7 @@ class App {
   private exitGame(reason: string | null): void {
     clearTimeout(this.rejoinTimer);
     this.returning = false;
+    this.inputsCrossing = this.session !== null && !this.session.spectating;
     this.session = null;
     this.net.resumeSeat = false;
     this.controls.release();
