@@ -144,3 +144,169 @@ async fn a_match_played_over_websockets_is_recorded_and_verifies() {
     server.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Plays `ticks` snapshots' worth of inputs from both clients.
+async fn play_a_while(a: &mut Client, b: &mut Client, ticks: u32) {
+    let mut rng = fastrand::Rng::with_seed(9);
+    for seq in 1..=ticks {
+        for c in [&mut *a, &mut *b] {
+            let (dx, dy) = (rng.i8(-1..=1), rng.i8(-1..=1));
+            c.input(PlayerInput {
+                seq,
+                dx,
+                dy,
+                aim: 0.5,
+                buttons: 0,
+                view_tick: 0,
+            })
+            .await
+            .unwrap();
+        }
+        next_snapshot(a).await;
+        next_snapshot(b).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_are_listed_described_and_played_over_http_private_ones_only_for_the_operator() {
+    use common::{http_get, http_get_bytes};
+    use tickrelay::protocol::SnapshotBody;
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "tickrelay-replay-http-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let d = dir.clone();
+    let server = TestServer::with(move |c| {
+        c.replay.enabled = true;
+        c.replay.dir = d;
+        c.replay.flush_every = Duration::from_millis(100);
+        c.admin.token = "op-secret".into();
+        c.lobby.empty_close_after = Duration::ZERO;
+        c.lobby.reconnect_grace = Duration::ZERO;
+    })
+    .await;
+    let (public, private) = within(30, async {
+        let (mut ann, _) = server.client("ann").await;
+        let (mut bob, _) = server.client("bob").await;
+        let open = ann.create("open match", "arena", 4, true).await.unwrap();
+        bob.join(LobbyRef::Code(open.code.clone())).await.unwrap();
+        play_a_while(&mut ann, &mut bob, 60).await;
+        leave(&mut ann).await;
+        leave(&mut bob).await;
+        let hidden = ann
+            .create("secret match", "walkers", 4, false)
+            .await
+            .unwrap();
+        bob.join(LobbyRef::Code(hidden.code.clone())).await.unwrap();
+        play_a_while(&mut ann, &mut bob, 20).await;
+        leave(&mut ann).await;
+        leave(&mut bob).await;
+        while server.metrics.replays_written.get() < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (open.lobby, hidden.lobby)
+    })
+    .await;
+    let op = [("Authorization", "Bearer op-secret")];
+    let ids = |body: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["replays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Anyone sees the public match only; the operator sees both, newest first.
+    let (status, body) = server.get("/api/replays").await;
+    assert_eq!(status, 200, "{body}");
+    let seen = ids(&body);
+    assert_eq!(seen.len(), 1, "{body}");
+    assert!(seen[0].ends_with(&format!("-{}", public.0)), "{body}");
+    let (_, body) = http_get(server.addr, "/api/replays", &op).await;
+    let all = ids(&body);
+    assert_eq!(all.len(), 2, "{body}");
+    assert!(
+        all[0].ends_with(&format!("-{}", private.0)) && all[1] == seen[0],
+        "{body}"
+    );
+    let (_, body) = http_get(
+        server.addr,
+        &format!("/api/replays?lobby={}", private.0),
+        &op,
+    )
+    .await;
+    assert_eq!(ids(&body), [all[0].clone()]);
+
+    // Described: the game, its ticks, who played.
+    let (status, body) = server.get(&format!("/api/replays/{}", seen[0])).await;
+    assert_eq!(status, 200, "{body}");
+    let d: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(d["game"], "arena");
+    assert_eq!(d["ended"], true);
+    assert_eq!(d["diverged_at"], serde_json::Value::Null);
+    let names: Vec<&str> = d["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ann", "bob"]);
+    let (first, last) = (
+        d["first_tick"].as_u64().unwrap() as u32,
+        d["last_tick"].as_u64().unwrap() as u32,
+    );
+    assert!(last >= first + 59, "{body}");
+
+    // Frames from the middle: the first whole, then one per tick, both players in each.
+    let from = first + 30;
+    let (status, bytes) = http_get_bytes(
+        server.addr,
+        &format!("/api/replays/{}/frames?from={from}&count=20", seen[0]),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let bodies: Vec<SnapshotBody> = rmp_serde::from_slice(&bytes).unwrap();
+    assert_eq!(bodies.len(), 20);
+    assert_eq!(bodies[0].base_delta, 0);
+    let mut mirror =
+        tickrelay::snapshot::EntityTable::new(d["field_count"].as_u64().unwrap() as u8);
+    for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(b.tick.0, from + i as u32);
+        tickrelay::snapshot::apply(&mut mirror, b).unwrap();
+    }
+    let players = mirror
+        .rows()
+        .iter()
+        .filter(|r| {
+            r.fields[tickrelay::game::arena::field::KIND] == tickrelay::game::arena::KIND_PLAYER
+        })
+        .count();
+    assert_eq!(players, 2);
+
+    // The private match: not found for anyone else, played for the operator.
+    let (status, _) = server.get(&format!("/api/replays/{}", all[0])).await;
+    assert_eq!(status, 404);
+    let (status, _) = http_get_bytes(
+        server.addr,
+        &format!("/api/replays/{}/frames?from=1", all[0]),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, body) = http_get(server.addr, &format!("/api/replays/{}", all[0]), &op).await;
+    assert_eq!(status, 200, "{body}");
+    // Names that are no replay id are refused before any file is touched.
+    for bad in ["..%2F..%2Fetc%2Fpasswd", "123", "1-2-3", "abc-1"] {
+        let (status, _) = server.get(&format!("/api/replays/{bad}")).await;
+        assert_eq!(status, 404, "{bad}");
+    }
+    let (status, _) = server
+        .get(&format!("/api/replays/{}/frames", seen[0]))
+        .await;
+    assert_eq!(status, 400, "frames need from=");
+    server.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -42,6 +42,11 @@ pub trait Game: Send + 'static {
     /// The player's current input takes one extra step of its own now, before the tick's step
     /// (only under [`InputPolicy::EachOnce`], draining a burst of inputs).
     fn catch_up(&mut self, _player: EntityId) {}
+    /// A copy of the whole world, for replay playback's keyframes (seeking re-simulates from the
+    /// nearest one). `None`: this game cannot be copied, and playback re-simulates from the start.
+    fn clone_box(&self) -> Option<Box<dyn Game + Sync>> {
+        None
+    }
 }
 
 /// How a game takes its players' inputs.

@@ -23,6 +23,7 @@ struct Walker {
 }
 
 /// Walkers state: players sorted by id (ids only grow, so pushes keep the order).
+#[derive(Clone)]
 pub struct Walkers {
     dt: f32,
     rng: fastrand::Rng,
@@ -59,6 +60,9 @@ impl Walkers {
 impl Game for Walkers {
     fn kind(&self) -> GameKind {
         GameKind::Walkers
+    }
+    fn clone_box(&self) -> Option<Box<dyn Game + Sync>> {
+        Some(Box::new(self.clone()))
     }
 
     fn field_count(&self) -> u8 {

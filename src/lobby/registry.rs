@@ -81,6 +81,8 @@ pub struct LobbyShared {
     pub tick_p50_us: AtomicU32,
     pub tick_p99_us: AtomicU32,
     pub bytes_per_sec: AtomicU64,
+    /// Its replay's id (the file name without `.trp`) when it records: the console opens it.
+    pub replay: Option<String>,
 }
 
 impl LobbyShared {
@@ -321,6 +323,14 @@ impl Registry {
             max_rewind: cfg.lobby.max_rewind,
         };
         let shard = self.host.place();
+        let state = if cfg.replay.enabled {
+            LobbyState::recorded(settings, record_options(cfg), unix_ms())
+        } else {
+            LobbyState::new(settings)
+        };
+        let replay = state
+            .replay_file()
+            .map(|f| f.trim_end_matches(".trp").to_owned());
         let shared = Arc::new(LobbyShared {
             id,
             code: code.clone(),
@@ -333,14 +343,10 @@ impl Registry {
             tick_p50_us: AtomicU32::new(0),
             tick_p99_us: AtomicU32::new(0),
             bytes_per_sec: AtomicU64::new(0),
+            replay,
         });
         // Started while the lock is held: whoever finds the lobby in here and then moves to its
         // shard arrives there after the lobby (each shard takes its messages in order).
-        let state = if cfg.replay.enabled {
-            LobbyState::recorded(settings, record_options(cfg), unix_ms())
-        } else {
-            LobbyState::new(settings)
-        };
         self.host.start(shard, state, shared.clone());
         inner.lobbies.insert(id, shared.clone());
         inner.by_code.insert(code, id);

@@ -128,6 +128,7 @@ impl LobbyState {
             name: settings.name.clone(),
             start_unix_ms,
             checksum_every: opts.checksum_every,
+            public: settings.public,
         };
         let game = settings.game.create(&settings.game_setup());
         let file = crate::replay::file_name(&header);

@@ -32,6 +32,10 @@ pub struct Header {
     pub start_unix_ms: u64,
     /// A checksum record follows every this many steps.
     pub checksum_every: u32,
+    /// The lobby was listed publicly: its replay is listed by `GET /api/replays` for anyone
+    /// (a private lobby's only for the operator). Absent in files written before it: private.
+    #[serde(default)]
+    pub public: bool,
 }
 
 impl Header {
@@ -131,8 +135,8 @@ fn frame(bytes: &[u8], at: usize) -> Result<Option<(&[u8], usize)>, usize> {
     Ok(Some((payload, next)))
 }
 
-/// Reads a whole replay. A torn tail is ignored; damage before the tail is an error.
-pub fn read(bytes: &[u8]) -> Result<Replay, ReadError> {
+/// The header, and where the chunks start: all a listing reads of a file.
+pub fn read_header(bytes: &[u8]) -> Result<(Header, usize), ReadError> {
     if bytes.get(..MAGIC.len()) != Some(MAGIC) {
         return Err(ReadError::NotAReplay);
     }
@@ -143,11 +147,17 @@ pub fn read(bytes: &[u8]) -> Result<Replay, ReadError> {
     if version != VERSION {
         return Err(ReadError::Version(version));
     }
-    let (body, mut at) = match frame(bytes, 8) {
+    let (body, at) = match frame(bytes, 8) {
         Ok(Some(f)) => f,
         _ => return Err(ReadError::BadHeader),
     };
     let header: Header = rmp_serde::from_slice(body).map_err(|_| ReadError::BadHeader)?;
+    Ok((header, at))
+}
+
+/// Reads a whole replay. A torn tail is ignored; damage before the tail is an error.
+pub fn read(bytes: &[u8]) -> Result<Replay, ReadError> {
+    let (header, mut at) = read_header(bytes)?;
     let mut records = Vec::new();
     let mut chunks = 0;
     loop {
@@ -191,6 +201,7 @@ mod tests {
             name: "test".into(),
             start_unix_ms: 1_700_000_000_000,
             checksum_every: 30,
+            public: true,
         }
     }
 

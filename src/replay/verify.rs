@@ -108,13 +108,15 @@ pub struct Summary {
     pub scores: Option<Vec<Score>>,
     /// The recording hit `replay.max_match_bytes` and stopped.
     pub capped: bool,
+    /// The file has its end record (`false`: the match is still on, or the server crashed).
+    pub ended: bool,
 }
 
 pub fn summarize(replay: &Replay) -> Summary {
     let h = &replay.header;
     let mut players = BTreeMap::new();
     let (mut first, mut last) = (None, 0);
-    let (mut scores, mut capped) = (None, false);
+    let (mut scores, mut capped, mut ended) = (None, false, false);
     for r in &replay.records {
         match r {
             Record::Spawn(EntityId(id)) => {
@@ -134,6 +136,7 @@ pub fn summarize(replay: &Replay) -> Summary {
             } => {
                 scores = Some(s.clone()).filter(|s| !s.is_empty());
                 capped = *c;
+                ended = true;
             }
             _ => {}
         }
@@ -148,5 +151,6 @@ pub fn summarize(replay: &Replay) -> Summary {
         seconds: f64::from(ticks) / f64::from(h.tick_rate.max(1)),
         scores,
         capped,
+        ended,
     }
 }

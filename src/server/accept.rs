@@ -47,6 +47,9 @@ fn router(app: App) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
         .route("/api/lobbies", get(http::lobbies))
+        .route("/api/replays", get(super::replays::list))
+        .route("/api/replays/{id}", get(super::replays::describe))
+        .route("/api/replays/{id}/frames", get(super::replays::frames))
         .route("/admin/drain", axum::routing::post(super::admin::drain))
         .route("/admin", get(super::admin::page))
         .route("/admin/api/overview", get(super::admin::overview))
@@ -174,6 +177,7 @@ impl Server {
                 drain_requested: CancellationToken::new(),
                 cluster,
                 series: Arc::new(super::sampler::Series::default()),
+                replays: Arc::new(super::replays::ReplayCache::default()),
             },
             stop,
         }

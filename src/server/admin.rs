@@ -48,6 +48,11 @@ fn authorised(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
     }
 }
 
+/// The request carries the operator's token (replays of private lobbies are theirs to see).
+pub(super) fn is_operator(app: &App, headers: &HeaderMap) -> bool {
+    authorised(app, headers).is_ok()
+}
+
 /// [`authorised`], and for a state-changing request: an `Origin`, when there is one, must be
 /// this server's (a page elsewhere must not drive the console with a token it got hold of).
 fn authorised_post(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
@@ -103,6 +108,8 @@ struct LobbyView {
     tick_p99_us: u32,
     /// Snapshot and event bytes sent to its members in the last second.
     bytes_per_sec: u64,
+    /// Its replay's id (`GET /api/replays/{id}`), when it records.
+    replay: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -162,6 +169,7 @@ pub async fn overview(State(app): State<App>, headers: HeaderMap) -> Response {
                 tick_p50_us: l.tick_p50_us.load(Ordering::Relaxed),
                 tick_p99_us: l.tick_p99_us.load(Ordering::Relaxed),
                 bytes_per_sec: l.bytes_per_sec.load(Ordering::Relaxed),
+                replay: l.replay.clone(),
             })
         })
         .collect();

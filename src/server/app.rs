@@ -30,4 +30,6 @@ pub struct App {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// The operator console's per-second series of this server (see `sampler`).
     pub series: Arc<super::sampler::Series>,
+    /// Replays re-simulated for the browser's playback (see `replays`).
+    pub replays: Arc<super::replays::ReplayCache>,
 }

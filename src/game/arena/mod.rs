@@ -72,6 +72,7 @@ struct Shot {
 }
 
 /// The arena's world. Players, projectiles and the round share one id space, so ids never collide.
+#[derive(Clone)]
 pub struct Arena {
     rules: ArenaRules,
     rng: fastrand::Rng,
@@ -375,6 +376,9 @@ fn segment_dist_sq(a: Vec2, b: Vec2, c: Vec2) -> f32 {
 impl Game for Arena {
     fn kind(&self) -> GameKind {
         GameKind::Arena
+    }
+    fn clone_box(&self) -> Option<Box<dyn Game + Sync>> {
+        Some(Box::new(self.clone()))
     }
 
     fn field_count(&self) -> u8 {

@@ -6,7 +6,7 @@ use glam::Vec2;
 use std::collections::VecDeque;
 
 /// Live players' positions per tick, newest last, at most `keep` ticks (allocations reused).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Rewind {
     keep: usize,
     ticks: VecDeque<(u32, Vec<(EntityId, Vec2)>)>,
