@@ -11,7 +11,8 @@
 // (loudly), unless REQUIRE_REDIS=1 (also set by .ci/run).
 
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ARTIFACTS,
@@ -381,7 +382,10 @@ test("admin console: the token is asked for and explained; the lobby, its player
     await context.close();
   }
   const token = randomBytes(12).toString("hex");
-  const admin = await startServer(serverBinary(), { env: { TICKRELAY__ADMIN__TOKEN: token } });
+  const replays = mkdtempSync(join(tmpdir(), "tickrelay-e2e-admin-replays-"));
+  const admin = await startServer(serverBinary(), {
+    env: { TICKRELAY__ADMIN__TOKEN: token, TICKRELAY__REPLAY__ENABLED: "true", TICKRELAY__REPLAY__DIR: replays },
+  });
   try {
     const url = admin.url;
     const a = await newPage(browser, url, { track: (p) => pages.push(["admin-player-a", p]) });
@@ -440,6 +444,26 @@ test("admin console: the token is asked for and explained; the lobby, its player
     await c.waitForTimeout(1000);
     await shot(c, "admin-console.png");
 
+    // Open its replay: the same pane plays the lobby's recording so far (the lobby is private: the
+    // console's token goes with the page's requests).
+    await c.click("#open-replay");
+    const replayFrame = await pollUntil(
+      10000,
+      async () => c.frames().find((f) => f.url().includes("#replay/")) ?? null,
+      () => "the replay never opened in the pane",
+    );
+    try {
+      await replayFrame.waitForFunction(() => {
+        const r = window.__tickrelay?.replay();
+        return r != null && !r.waiting && r.players.length >= 1 && r.tick > r.first;
+      }, null, { timeout: 10000 });
+    } catch {
+      throw new Error(`the console's replay does not play: ${await describePage(replayFrame)}`);
+    }
+    assert((await c.textContent("#open-replay")) === "Close replay", "the Replay button does not offer to close it");
+    await c.click("#open-replay");
+    await c.waitForSelector("#watch-pane", { state: "hidden", timeout: 5000 });
+
     // Kick bert with a reason: his page is told why, gets 4007, and does not come back.
     await c.fill("#reason", "testing the kick");
     await c.click(`#players li[data-player="${bId}"] button`);
@@ -477,6 +501,137 @@ test("admin console: the token is asked for and explained; the lobby, its player
     await b.context().close();
   } finally {
     await stopServer(admin.proc);
+    rmSync(replays, { recursive: true, force: true });
+  }
+});
+
+// A recorded match, played back: the server re-simulates it and the page draws it with the
+// game's own renderer. What the replay shows at its first and last ticks is where the players
+// stood live; the seek bar, the speed, pause and "View" (follow a player) work.
+test("a replay plays back what was played: play, pause, seek, speed and following a player", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tickrelay-e2e-replays-"));
+  const srv = await startServer(serverBinary(), {
+    env: { TICKRELAY__REPLAY__ENABLED: "true", TICKRELAY__REPLAY__DIR: dir, TICKRELAY__LOBBY__EMPTY_CLOSE_AFTER: "0s" },
+  });
+  try {
+    const a = await newPage(browser, srv.url, { track: (p) => pages.push(["replay-player-a", p]) });
+    await setName(a, "amy");
+    const code = await createLobby(a, { name: "replayed match" });
+    const b = await newPage(browser, srv.url, { track: (p) => pages.push(["replay-player-b", p]) });
+    await setName(b, "bert");
+    await joinByCode(b, code);
+    const [aId, bId] = [await you(a), await you(b)];
+    await a.waitForFunction((id) => window.__tickrelay.players().some((p) => p.id === id), bId, { timeout: 5000 });
+    const start = await positionOf(a, aId);
+    const dir = KEYS.map((k) => ({ ...k, free: room(start, k) })).sort((x, y) => y.free - x.free)[0];
+    // Amy walks and fires; then both leave and the lobby (and its recording) ends.
+    const box = await a.locator("#canvas").boundingBox();
+    await a.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await a.keyboard.down(dir.key);
+    await a.mouse.down();
+    await a.waitForTimeout(HOLD_MS); // holding the key is the action recorded
+    await a.mouse.up();
+    await a.keyboard.up(dir.key);
+    let last = null;
+    const end = await pollUntil(5000, async () => {
+      const now = await positionOf(a, aId);
+      const still = last !== null && now !== null && Math.hypot(now.x - last.x, now.y - last.y) < 0.01;
+      last = now;
+      return still ? now : null;
+    }, () => `amy never stopped: ${fmt(last)}`);
+    assert(Math.hypot(end.x - start.x, end.y - start.y) > 100, `amy moved only from ${fmt(start)} to ${fmt(end)}`);
+    // The match goes on (amy stands still): the recording reaches past her stop.
+    const listed = await pollUntil(10000, async () => {
+      const list = await (await fetch(`${srv.url}/api/replays`)).json();
+      return list.replays.find((x) => x.code === code) ?? null;
+    }, () => `the replay of ${code} was never listed`);
+    const describe = async () => (await fetch(`${srv.url}/api/replays/${listed.id}`)).json();
+    const stopTick = (await describe()).last_tick;
+    const replay = await pollUntil(10000, async () => {
+      const d = await describe();
+      return d.last_tick >= stopTick + 30 ? d : null;
+    }, () => `the recording of ${code} never reached tick ${stopTick + 30}`);
+    assert(replay.diverged_at === null, `the replay diverges at tick ${replay.diverged_at}`);
+
+    const v = await newPage(browser, `${srv.url}/#replay/${replay.id}`, { width: 1280, height: 800, track: (p) => pages.push(["replay-viewer", p]) });
+    await v.waitForFunction(() => window.__tickrelay.replay()?.players.length === 2, null, { timeout: 10000 });
+    assert(await v.isVisible("#replay-bar"), "no replay controls");
+    assert(await v.isHidden("#lobby-screen"), "the lobby screen still shows");
+    const state = () => v.evaluate(() => window.__tickrelay.replay());
+    const s0 = await state();
+    assert(s0.first === replay.first_tick && s0.last >= replay.last_tick, `the page plays ${s0.first}..${s0.last}`);
+    // It plays: the head moves on by itself.
+    await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 15, s0.tick, { timeout: 10000 });
+
+    // Pause: the head stays.
+    await v.click("#replay-play");
+    const paused = await state();
+    assert(!paused.playing, "still playing after Pause");
+    await v.waitForTimeout(500); // nothing may change while paused
+    assert((await state()).tick === paused.tick, "the head moved while paused");
+
+    // Seek to the first tick and to the last: amy stands where she stood live.
+    const amyAt = async (tick) => {
+      await v.fill("#replay-seek", String(tick));
+      await v.waitForFunction(
+        ({ tick, id }) => {
+          const r = window.__tickrelay.replay();
+          return r.tick === tick && !r.waiting && window.__tickrelay.players().some((p) => p.id === id);
+        },
+        { tick, id: aId },
+        { timeout: 10000 },
+      );
+      // Drawn at the head: the frame of that tick (paused, nothing interpolates past it).
+      return await v.evaluate((id) => window.__tickrelay.players().find((p) => p.id === id), aId);
+    };
+    const first = await amyAt(replay.first_tick);
+    assert(Math.hypot(first.x - start.x, first.y - start.y) < 1, `the replay starts amy at ${fmt(first)}, live she was at ${fmt(start)}`);
+    const final = await amyAt(s0.last);
+    assert(Math.hypot(final.x - end.x, final.y - end.y) < 1, `the replay ends amy at ${fmt(final)}, live she stopped at ${fmt(end)}`);
+    const mid = Math.round((replay.first_tick + stopTick) / 2);
+    await amyAt(mid);
+
+    // Speed 4x, then play on; 0.25x.
+    await v.selectOption("#replay-speed", "4");
+    await v.click("#replay-play");
+    const fast = await state();
+    assert(fast.speed === 4 && fast.playing, `speed ${fast.speed}, playing ${fast.playing}`);
+    await v.fill("#replay-seek", String(replay.first_tick));
+    try {
+      await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 30, replay.first_tick, { timeout: 10000 });
+    } catch {
+      throw new Error(`at 4x from tick ${replay.first_tick} the head is stuck: ${JSON.stringify(await state())}`);
+    }
+    await v.selectOption("#replay-speed", "0.25");
+    assert((await state()).speed === 0.25, "0.25x not taken");
+
+    // Follow bert: his view (the scoreboard's highlighted row, his label), then everyone again.
+    await v.selectOption("#replay-follow", String(bId));
+    await v.waitForFunction(
+      (id) => window.__tickrelay.replay().following === id && document.querySelector("#scoreboard tr.me")?.textContent.includes("bert"),
+      bId,
+      { timeout: 5000 },
+    );
+    await v.selectOption("#replay-speed", "1");
+    await v.fill("#replay-seek", String(mid));
+    await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 5, mid, { timeout: 10000 });
+    await shot(v, "replay.png");
+    await v.selectOption("#replay-follow", "");
+    await v.waitForFunction(() => window.__tickrelay.replay().following === null && document.querySelector("#scoreboard tr.me") === null, null, { timeout: 5000 });
+
+    // Bert leaves: his lobby screen lists the replay, with a link that plays it.
+    await b.click("#leave");
+    await b.click("#replays summary");
+    await b.waitForSelector(`#replay-table tr[data-replay="${replay.id}"] a[href="#replay/${replay.id}"]`, { state: "visible", timeout: 15000 });
+
+    // Leave: back on the lobby screen.
+    await v.click("#leave");
+    await v.waitForSelector("#lobby-screen", { state: "visible", timeout: 5000 });
+    assert(await v.evaluate(() => window.__tickrelay.replay() === null), "still playing after Leave");
+    for (const p of [a, b, v]) await p.context().close();
+  } finally {
+    await stopServer(srv.proc);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

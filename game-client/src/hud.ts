@@ -71,6 +71,8 @@ export class Hud {
   private readonly actions: HudActions;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
   private scoreKey = "";
+  /** Watching a replay: the followed player's row says "view", not "you". */
+  private replay = false;
   private centerKey = "";
   private layoutKey = "";
 
@@ -136,6 +138,20 @@ export class Hud {
     this.role.className = `role ${kind}`;
     this.role.textContent = spectating ? "Spectating" : isHost ? "Host" : "";
     this.role.title = spectating ? "Watching: you are not in the game" : isHost ? "You host this lobby: you can restart the round" : "";
+  }
+
+  /** Watching a replay: the badge says so, and there is no one to chat with. */
+  setReplay(on: boolean): void {
+    this.replay = on;
+    this.scoreKey = "";
+    this.chatBox.hidden = on;
+    this.copy.hidden = on;
+    if (on) {
+      this.restart.hidden = true;
+      this.role.className = "role spectating";
+      this.role.textContent = "Replay";
+      this.role.title = "A recorded match, re-simulated by the server";
+    }
   }
 
   /**
@@ -299,7 +315,7 @@ export class Hud {
       words.className = "words";
       words.append(label);
       if (r.host) words.append(tag("host", "host", "hosts this lobby"));
-      if (r.me) words.append(tag("you", "you", "you"));
+      if (r.me) words.append(this.replay ? tag("you", "view", "whose view the replay follows") : tag("you", "you", "you"));
       name.append(dot, words);
       const k = tr.insertCell();
       k.className = "num";

@@ -9,6 +9,8 @@ export type Invite =
   | { kind: "code"; code: string }
   /** `#watch/CODE`: spectate that lobby at once (the operator console embeds the game so). */
   | { kind: "watch"; code: string }
+  /** `#replay/ID`: play that recorded match (its id: `<start unix ms>-<lobby id>`). */
+  | { kind: "replay"; id: string }
   /** A fragment that cannot be a lobby code; `raw` is what it said, cut short for display. */
   | { kind: "bad"; raw: string };
 
@@ -30,6 +32,8 @@ export function parseInvite(hash: string): Invite {
     const code = watch[1]!.replace(/[\s-]/g, "").toUpperCase();
     if (isCode(code)) return { kind: "watch", code };
   }
+  const replay = /^replay\/(\d{1,20}-\d{1,20})$/i.exec(text);
+  if (replay !== null) return { kind: "replay", id: replay[1]! };
   const code = text.replace(/[\s-]/g, "").toUpperCase();
   if (isCode(code)) return { kind: "code", code };
   const raw = text.length > RAW_SHOWN ? `${text.slice(0, RAW_SHOWN - 1)}…` : text;

@@ -12,13 +12,17 @@ import { ChatRole, ErrorCode, LobbyEventKind, type GameEvent, type JoinedInfo, t
 import { Renderer, labelBelow, labelHeight, type PlayerView, type Scene } from "./render";
 import { goalText, nextRoundIn, readRound, timeLeft, type RoundState } from "./round";
 import { RoundHud } from "./round-ui";
-import { GameSession } from "./session";
+import { GameSession, type SessionHooks } from "./session";
 import { Sound } from "./sound";
 import { TouchSticks } from "./touch";
 import { FrameTrace, type TraceFrame } from "./trace";
+import { ReplayController } from "./replay/controller";
+import { ReplayList } from "./replay/list";
 import { badInviteText, errorText, lobbyEventText, unknownInviteText } from "./text";
 
 const LOBBY_POLL_MS = 2000;
+/** How often the lobby screen asks for the list of recent replays. */
+const REPLAY_LIST_MS = 10000;
 /** After reconnecting with our seat's token, how long to wait for the server to put us back (ms). */
 const REJOIN_WAIT_MS = 4000;
 /** After this many failed attempts in a row, say the server is unreachable. */
@@ -72,6 +76,9 @@ class App {
   /** What each frame drew, once the test hook's trace() starts it. */
   private readonly trace = new FrameTrace();
   private readonly rates = { fps: 0, snapshots: 0, bytes: 0, frames: 0, lastSnapshots: 0, lastBytes: 0 };
+  /** A recorded match being watched (`#replay/ID`), and the lobby screen's list of them. */
+  private readonly replays: ReplayController;
+  private readonly replayList = new ReplayList();
 
   constructor() {
     const canvas = document.getElementById("canvas") as HTMLCanvasElement;
@@ -107,11 +114,30 @@ class App {
     this.hud.setMuted(this.sound.muted);
     this.controls = new Controls(canvas, () => this.session !== null && !this.session.spectating && !this.hud.typing);
     this.sticks = new TouchSticks(this.controls, () => this.hud.touchMode());
+    this.replays = new ReplayController({
+      hud: this.hud,
+      renderer: this.renderer,
+      hooks: this.sessionHooks(),
+      exit: (message) => this.exitGame(message),
+      enter: () => {
+        this.effects.clear();
+        this.roundWas = null;
+        this.countdownWas = null;
+        this.lobby.hide();
+      },
+    });
 
     // An invite link (…/#K7QM2X) shows the lobby screen with a "Join K7QM2X" button: the invitee
     // chooses a name first. A fragment that is no lobby code is cleared and explained.
     this.readInvite();
     window.addEventListener("hashchange", () => {
+      // A replay link opened from a lobby (the console's pane goes from Watch to Replay): leave it first.
+      const invite = parseInvite(location.hash);
+      if (invite.kind === "replay" && this.session !== null) {
+        this.net.send({ type: "leave" });
+        this.exitGame(null);
+        history.replaceState(null, "", `#replay/${invite.id}`);
+      }
       if (this.session === null) this.readInvite();
     });
 
@@ -120,14 +146,20 @@ class App {
     });
     window.addEventListener("blur", () => this.stopMoving());
     setInterval(() => this.pollLobbies(), LOBBY_POLL_MS);
+    void this.replayList.refresh();
+    setInterval(() => {
+      if (this.session === null && !this.replays.active) void this.replayList.refresh();
+    }, REPLAY_LIST_MS);
     setInterval(() => this.measure(), 1000);
 
     // Test hook (read-only) for e2e/run.mjs and e2e/screenshots.mjs: what this page has been told.
     (window as unknown as { __tickrelay: unknown }).__tickrelay = {
       code: (): string | null => this.session?.code ?? null,
+      /** The replay being watched: head, speed, whom it follows, who is in the world. */
+      replay: () => this.replays.state(),
       you: (): number | null => this.session?.you ?? null,
       players: (): Array<{ id: number; x: number; y: number; alive: boolean }> => {
-        const s = this.session;
+        const s = this.session ?? this.replays.session;
         if (s === null) return [];
         return [...s.mirror.entities]
           .filter(([, v]) => !s.isArena || v[F.KIND] === KIND_PLAYER)
@@ -176,6 +208,9 @@ class App {
       this.lobby.setInvite(null);
       const code = invite.code;
       this.request(() => this.net.send({ type: "spectate", lobby: code }));
+    } else if (invite.kind === "replay") {
+      this.lobby.setInvite(null);
+      void this.replays.open(invite.id);
     } else if (invite.kind === "bad") {
       clearAddress();
       this.lobby.setInvite(null);
@@ -188,6 +223,10 @@ class App {
   }
 
   private leave(): void {
+    if (this.replays.active) {
+      this.replays.close();
+      return;
+    }
     this.net.send({ type: "leave" });
     this.exitGame(null);
   }
@@ -383,20 +422,7 @@ class App {
     this.joiningInvite = null;
     this.lobby.setInvite(null);
     const resumed = this.session !== null && this.session.lobbyId === j.lobby;
-    this.session = new GameSession(j, seconds(), {
-      effect: (kind, x, y, colour, angle) => {
-        this.effects.add(kind, x, y, colour, seconds(), angle);
-        if (kind === "muzzle" && this.makingInput) this.sound.play("shot");
-      },
-      kill: (killer, victim) => this.onKill(killer, victim),
-      hurt: () => {
-        this.shakeAt = seconds();
-        this.sound.play("hitTaken");
-      },
-      // The server sends a full snapshot next: no need to drop the connection (and the seat's
-      // Away/Back for everyone) to repair a mirror.
-      resyncNeeded: () => this.net.send({ type: "resync" }),
-    });
+    this.session = new GameSession(j, seconds(), this.sessionHooks());
     this.net.resumeSeat = j.you !== null;
     this.controls.release();
     if (!resumed) {
@@ -417,6 +443,24 @@ class App {
     this.hud.show();
   }
 
+  /** What a session (live, or a replay's) shows and plays as things happen. */
+  private sessionHooks(): SessionHooks {
+    return {
+      effect: (kind, x, y, colour, angle) => {
+        this.effects.add(kind, x, y, colour, seconds(), angle);
+        if (kind === "muzzle" && this.makingInput) this.sound.play("shot");
+      },
+      kill: (killer, victim) => this.onKill(killer, victim),
+      hurt: () => {
+        this.shakeAt = seconds();
+        this.sound.play("hitTaken");
+      },
+      // The server sends a full snapshot next: no need to drop the connection (and the seat's
+      // Away/Back for everyone) to repair a mirror. (A replay's frames always apply.)
+      resyncNeeded: () => this.net.send({ type: "resync" }),
+    };
+  }
+
   private exitGame(reason: string | null): void {
     clearTimeout(this.rejoinTimer);
     this.returning = false;
@@ -433,6 +477,7 @@ class App {
     this.lobby.showError(reason);
     clearAddress();
     this.pollLobbies();
+    void this.replayList.refresh();
   }
 
   /** Game events as they arrive (the session shows their effects on its own clock). */
@@ -445,7 +490,7 @@ class App {
   }
 
   private onKill(killer: number, victim: number): void {
-    const s = this.session;
+    const s = this.session ?? this.replays.session;
     if (s === null) return;
     this.hud.kill(s.nameOf(killer), s.colourOf(killer), s.nameOf(victim), s.colourOf(victim), killer === s.you || victim === s.you);
     const cue = killCue(killer, victim, s.you);
@@ -471,7 +516,8 @@ class App {
     const dt = Math.min(0.25, Math.max(0, now - this.lastFrame));
     this.lastFrame = now;
     this.rates.frames++;
-    const s = this.session;
+    this.replays.frame(now, dt);
+    const s = this.session ?? this.replays.session;
     if (s !== null) {
       const round = s.isArena ? readRound(s.mirror.entities) : null;
       if (!s.spectating && this.net.online) {

@@ -515,6 +515,20 @@ export function decodeServer(bytes: Uint8Array): ServerMsg | null {
   return serverFromArray(value);
 }
 
+/**
+ * A replay's frames (`GET /api/replays/{id}/frames`): a MessagePack array of snapshot bodies, the
+ * first whole, each next a delta from the one before.
+ */
+export function decodeSnapshotBodies(bytes: Uint8Array): SnapshotBody[] {
+  let value: unknown;
+  try {
+    value = decoder.decode(bytes);
+  } catch (e) {
+    throw new ProtocolError(`not MessagePack: ${(e as Error).message}`);
+  }
+  return arr(value, "frames").map((b) => snapshotBody(arr(b, "frame"), 0));
+}
+
 /** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */
 export function clampUtf8(s: string, maxBytes: number): string {
   const enc = new TextEncoder();

@@ -15,6 +15,8 @@ export interface PlayerView {
   name: string;
   colour: Rgb;
   me: boolean;
+  /** The tag beside a `me` player's name: "YOU" unless said (a replay's followed player: "VIEW"). */
+  tag?: string;
   /** 1 right after being hit, fading to 0. */
   hitFlash: number;
 }
@@ -60,6 +62,8 @@ export class Renderer {
   layout: Layout = { mode: "over", scale: 1, offX: 0, offY: 0, side: null, arena: { left: 0, top: 0, width: 0, height: 0 }, sticks: null };
   /** Leave room for the touch sticks (layout.ts). */
   touch = false;
+  /** CSS px kept free along the bottom (a replay's controls sit there). */
+  bottomReserve = 0;
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
@@ -84,7 +88,7 @@ export class Renderer {
 
   /** Scales the world to fit the window, keeping its aspect ratio, in the space the HUD's panels leave. */
   fit(worldW: number, worldH: number): void {
-    this.layout = layout(this.cssW, this.cssH, worldW, worldH, this.touch);
+    this.layout = layout(this.cssW, this.cssH - this.bottomReserve, worldW, worldH, this.touch);
     this.scale = this.layout.scale;
     this.offX = this.layout.offX;
     this.offY = this.layout.offY;
@@ -274,7 +278,7 @@ export class Renderer {
     const bar = p.maxHp > 0;
     c.font = `600 ${13 * px}px ${FONT}`;
     const nameW = c.measureText(p.name).width;
-    const tagW = p.me ? 30 * px : 0;
+    const tagW = p.me ? (p.tag === undefined ? 30 : 38) * px : 0;
     const tagGap = p.me ? 5 * px : 0;
     const lineW = tagW + tagGap + nameW;
     const below = labelBelow(p.y, r, this.scale, bar);
@@ -301,7 +305,7 @@ export class Renderer {
       c.textAlign = "center";
       c.textBaseline = "middle";
       c.fillStyle = "#0b0f18";
-      c.fillText("YOU", left + tagW / 2, mid + 0.5 * px);
+      c.fillText(p.tag ?? "YOU", left + tagW / 2, mid + 0.5 * px);
       c.font = `600 ${13 * px}px ${FONT}`;
     }
     c.textAlign = "left";

@@ -78,7 +78,8 @@ export class GameSession {
 
   readonly mirror: Mirror;
   readonly buffer = new InterpBuffer();
-  readonly clock = new InterpClock();
+  /** The render clock: the adaptive one live; a replay's play head in playback. */
+  readonly clock: InterpClock;
   readonly predictor: Predictor;
   /** One input per tick of real time (see input-clock.ts). */
   readonly inputClock: InputClock;
@@ -91,6 +92,8 @@ export class GameSession {
   extrapolated = 0;
   /** Who killed us last (for the respawn message). */
   killedBy: string | null = null;
+  /** Spectating, the player whose view we follow (a replay's "follow"): drawn and listed as us. */
+  watched: number | null = null;
 
   private readonly blend: BlendSpec;
   private queue: QueuedEvent[] = [];
@@ -113,7 +116,9 @@ export class GameSession {
     j: JoinedInfo,
     now: number,
     private readonly hooks: SessionHooks,
+    clock: InterpClock = new InterpClock(),
   ) {
+    this.clock = clock;
     this.lobbyId = j.lobby;
     this.code = j.code;
     this.name = j.name;
@@ -456,7 +461,8 @@ export class GameSession {
         maxHp: this.gi.maxHp,
         name: this.nameOf(id),
         colour: this.colourOf(id),
-        me: false,
+        me: id === this.watched,
+        tag: id === this.watched ? "VIEW" : undefined,
         hitFlash: this.flash(id, now),
       });
     }
@@ -497,9 +503,9 @@ export class GameSession {
     return at === undefined ? 0 : Math.max(0, 1 - (now - at) / HIT_FLASH);
   }
 
-  /** Seconds until we respawn, or null while alive (or spectating). */
+  /** Seconds until we (or the player we follow) respawn, or null while alive (or spectating). */
   respawnIn(now: number): number | null {
-    const row = this.myRow();
+    const row = this.myRow() ?? (this.watched === null ? undefined : this.mirror.entities.get(this.watched));
     if (!this.isArena || row === undefined || row[F.RESPAWN_OR_OWNER] === 0) return null;
     const serverTick = this.clock.serverNow(now) * this.tickRate;
     return Math.max(0, (row[F.RESPAWN_OR_OWNER] - serverTick) / this.tickRate);
@@ -518,7 +524,7 @@ export class GameSession {
         colour: this.colourOf(id),
         kills: this.isArena ? v[F.KILLS] : 0,
         deaths: this.isArena ? v[F.DEATHS] : 0,
-        me: id === this.you,
+        me: id === this.you || id === this.watched,
         away: this.away.has(id),
         host: id === this.host,
       });

@@ -44,3 +44,10 @@ test("#watch/CODE asks to spectate that lobby; a bad code there is a bad invite"
   assert.deepEqual(parseInvite("#WATCH/K7Q-M2X"), { kind: "watch", code: "K7QM2X" });
   assert.equal(parseInvite("#watch/nope").kind, "bad");
 });
+
+test("#replay/ID plays that recorded match; anything else there is a bad link", () => {
+  assert.deepEqual(parseInvite("#replay/1764800000000-12"), { kind: "replay", id: "1764800000000-12" });
+  assert.equal(parseInvite("#replay/../etc").kind, "bad");
+  assert.equal(parseInvite("#replay/12").kind, "bad");
+  assert.equal(parseInvite("#replay/1-2-3").kind, "bad");
+});

@@ -19,6 +19,8 @@ export interface LobbyView {
   tick_p50_us: number;
   tick_p99_us: number;
   bytes_per_sec: number;
+  /** Its replay's id when the server records (`/#replay/ID` plays it). */
+  replay: string | null;
 }
 
 export interface Sample {

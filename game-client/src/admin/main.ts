@@ -22,6 +22,7 @@ class Console {
   private api: Api | null = null;
   private timer: ReturnType<typeof setInterval> | undefined;
   private selected: number | null = null;
+  /** What the pane shows: `watch/CODE` or `replay/ID` (the game page's fragment), or nothing. */
   private watching: string | null = null;
   private last: Overview | null = null;
   private readonly history = new Map<number, LobbyHistory>();
@@ -39,7 +40,8 @@ class Console {
     });
     $("logout").addEventListener("click", () => this.logout(null));
     $("close-lobby").addEventListener("click", () => void this.closeLobby());
-    $("watch").addEventListener("click", () => this.toggleWatch());
+    $("watch").addEventListener("click", () => this.toggleWatch("watch"));
+    $("open-replay").addEventListener("click", () => this.toggleWatch("replay"));
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved !== null && saved !== "") this.start(saved);
     else this.probe();
@@ -223,8 +225,11 @@ class Console {
       ]);
       this.bytes.draw([{ label: "bytes", colour: "#3ddc84", values: h.bytes }]);
     }
-    $("watch").textContent = this.watching === l.code ? "Stop watching" : "Watch";
-    if (this.watching !== null && this.watching !== l.code) this.stopWatching();
+    $("watch").textContent = this.watching === `watch/${l.code}` ? "Stop watching" : "Watch";
+    const replay = $("open-replay");
+    replay.hidden = l.replay === null;
+    replay.textContent = l.replay !== null && this.watching === `replay/${l.replay}` ? "Close replay" : "Replay";
+    if (this.watching !== null && this.watching !== `watch/${l.code}` && this.watching !== `replay/${l.replay}`) this.stopWatching();
   }
 
   private reason(): string {
@@ -255,15 +260,21 @@ class Console {
     await this.refresh();
   }
 
-  private toggleWatch(): void {
+  /**
+   * The pane below shows the game: spectating the lobby live (`watch`), or playing its recording
+   * from the start (`replay`); the same button again closes it.
+   */
+  private toggleWatch(kind: "watch" | "replay"): void {
     const l = this.lobby();
     if (l === null) return;
-    if (this.watching === l.code) {
+    const what = kind === "watch" ? `watch/${l.code}` : l.replay === null ? null : `replay/${l.replay}`;
+    if (what === null) return;
+    if (this.watching === what) {
       this.stopWatching();
     } else {
-      this.watching = l.code;
+      this.watching = what;
       const frame = $<HTMLIFrameElement>("watch-frame");
-      frame.src = `/#watch/${l.code}`;
+      frame.src = `/#${what}`;
       $("watch-pane").hidden = false;
     }
     this.drawSelected();
