@@ -623,6 +623,7 @@ test("a replay plays back what was played: play, pause, seek, speed and followin
     await b.click("#leave");
     await b.click("#replays summary");
     await b.waitForSelector(`#replay-table tr[data-replay="${replay.id}"] a[href="#replay/${replay.id}"]`, { state: "visible", timeout: 15000 });
+    await shot(b, "replay-list.png");
 
     // Leave: back on the lobby screen.
     await v.click("#leave");

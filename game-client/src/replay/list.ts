@@ -57,7 +57,7 @@ export class ReplayList {
         when.textContent = ago(r.start_unix_ms, now);
         when.title = new Date(r.start_unix_ms).toLocaleString();
         const act = document.createElement("td");
-        const a = Object.assign(document.createElement("a"), { href: `#replay/${r.id}`, textContent: "Watch", className: "button ghost" });
+        const a = Object.assign(document.createElement("a"), { href: `#replay/${r.id}`, textContent: "Watch" });
         act.append(a);
         tr.append(name, game, when, act);
         return tr;
