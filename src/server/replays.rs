@@ -17,10 +17,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
-/// Replays kept re-simulated in memory.
+/// Replays kept re-simulated in memory: at most this many, and files of at most this many bytes
+/// together (records in memory take a few times their file's size), the newest always kept.
 const CACHED: usize = 4;
+const CACHED_BYTES: u64 = 64 << 20;
 /// Playbacks built at once (each re-simulates a whole match on a blocking thread).
 const BUILDING: usize = 2;
+/// Frame requests computed at once (each re-simulates up to a keyframe interval and 300 ticks).
+const FRAMES_AT_ONCE: usize = 4;
 /// Larger files are not played in the browser (their records would take too much memory):
 /// `tickrelay replay verify` and `info` still read them.
 pub const MAX_PLAY_BYTES: u64 = 32 << 20;
@@ -33,6 +37,7 @@ const HEADER_READ: usize = 4096;
 pub struct ReplayCache {
     entries: Mutex<Vec<(String, u64, Arc<Playback>)>>,
     building: Semaphore,
+    framing: Semaphore,
 }
 
 impl Default for ReplayCache {
@@ -40,6 +45,7 @@ impl Default for ReplayCache {
         ReplayCache {
             entries: Mutex::new(Vec::new()),
             building: Semaphore::new(BUILDING),
+            framing: Semaphore::new(FRAMES_AT_ONCE),
         }
     }
 }
@@ -57,10 +63,13 @@ impl ReplayCache {
     fn put(&self, id: &str, len: u64, p: Arc<Playback>) {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         e.retain(|(i, ..)| i != id);
-        if e.len() >= CACHED {
+        e.push((id.to_owned(), len, p));
+        // Least recently used first out.
+        while e.len() > 1
+            && (e.len() > CACHED || e.iter().map(|(_, l, _)| l).sum::<u64>() > CACHED_BYTES)
+        {
             e.remove(0);
         }
-        e.push((id.to_owned(), len, p));
     }
 }
 
@@ -322,6 +331,9 @@ pub async fn frames(
     let p = match playback(&app, &headers, &id).await {
         Ok(p) => p,
         Err(r) => return r,
+    };
+    let Ok(_permit) = app.replays.framing.acquire().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping");
     };
     match tokio::task::spawn_blocking(move || p.frames(q.from, q.count)).await {
         Ok(bytes) => ([(header::CONTENT_TYPE, "application/vnd.msgpack")], bytes).into_response(),
