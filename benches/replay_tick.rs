@@ -1,6 +1,7 @@
 //! What recording a replay costs a lobby tick: the same lobby ticked plain and recorded.
 //!
-//! At 64 and 1024 players, as benches/hot_path.rs's lobby_tick, plus taking the sealed chunks.
+//! At 64 and 1024 players, as benches/hot_path.rs's lobby_tick, plus taking the sealed chunks;
+//! and what the writer thread then spends encoding 100 ticks of them.
 #![forbid(unsafe_code)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -107,17 +108,32 @@ fn lobby_tick_recorded(c: &mut Criterion) {
                     }
                 };
                 let mut bytes = 0usize;
+                let mut batches = Vec::new();
                 for _ in 0..100 {
                     feed(&mut state);
                     sink.frames.clear();
                     state.tick(Duration::ZERO, &mut sink);
-                    bytes += state.take_replay().map_or(0, |b| b.len());
+                    if let Some(b) = state.take_replay() {
+                        bytes += b.encode().len();
+                        batches.push(b);
+                    }
                 }
                 if recorded {
                     eprintln!(
                         "replay_tick/{kind} {n} players: {:.0} replay bytes per tick",
                         bytes as f64 / 100.0
                     );
+                    // What the writer thread spends turning those 100 ticks into file bytes.
+                    let mut out = Vec::with_capacity(bytes);
+                    g.bench_function(BenchmarkId::new("writer_encode_100_ticks", n), |b| {
+                        b.iter(|| {
+                            out.clear();
+                            for batch in &batches {
+                                batch.encode_into(&mut out);
+                            }
+                            black_box(out.len())
+                        });
+                    });
                 }
                 let label = if recorded { "recorded" } else { "plain" };
                 g.throughput(Throughput::Elements(n as u64));
@@ -131,8 +147,11 @@ fn lobby_tick_recorded(c: &mut Criterion) {
                             state.tick(Duration::ZERO, black_box(&mut sink));
                             // The actor's hand-off: the sealed chunk (about one a second) moves
                             // out; sending it is one channel push.
-                            black_box(state.take_replay());
+                            let batch = black_box(state.take_replay());
                             total += start.elapsed();
+                            // Encoded and freed by the writer thread, not the tick (timed apart
+                            // above as writer_encode_100_ticks).
+                            drop(batch);
                         }
                         total
                     });

@@ -223,7 +223,7 @@ impl LobbyCell {
         self.state.take_stats()
     }
 
-    /// Hands the replay's sealed chunks (about one a second) to the writer; `last` ends the
+    /// Hands the replay's sealed chunks (about one a second) to the writer, which encodes them; `last` ends the
     /// replay first and closes its file. Only a channel send: the tick never waits on a disk.
     fn hand_replay(&mut self, last: bool) {
         let Some(writer) = &self.run.replay else {
@@ -237,12 +237,12 @@ impl LobbyCell {
             }
         }
         // Most ticks there is nothing: no name looked up, nothing allocated.
-        let bytes = self.state.take_replay();
-        if bytes.is_none() && !last {
+        let batch = self.state.take_replay();
+        if batch.is_none() && !last {
             return;
         }
         if let Some(file) = self.state.replay_file() {
-            writer.send(file, bytes.unwrap_or_default(), last);
+            writer.send(file, batch.unwrap_or_default(), last);
         }
     }
 

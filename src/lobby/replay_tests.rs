@@ -135,11 +135,11 @@ fn play_counting(game: GameKind, ticks: u32, opts: RecordOptions) -> (Vec<u8>, u
                 seated.retain(|s| s.3 != t);
             }
         }
-        file.extend(l.take_replay().unwrap_or_default());
+        file.extend(l.take_replay().map(|b| b.encode()).unwrap_or_default());
     }
     l.finish_replay();
     // Nothing more when the size cap already ended it.
-    file.extend(l.take_replay().unwrap_or_default());
+    file.extend(l.take_replay().map(|b| b.encode()).unwrap_or_default());
     (file, resumes)
 }
 

@@ -17,7 +17,7 @@ use crate::protocol::{
     ChatRole, CloseCode, EntityId, ErrorCode, Frame, GameEvent, LobbyEventKind, ServerMsg,
     SessionId, Tick, MAX_CHAT_LEN,
 };
-use crate::replay::{Header, RecordOptions, Recorded};
+use crate::replay::{Batch, Header, RecordOptions, Recorded};
 use crate::snapshot::EntityTable;
 use std::time::Duration;
 
@@ -212,8 +212,9 @@ impl LobbyState {
         self.replay_file.as_deref()
     }
 
-    /// Replay bytes ready for its file (whole chunks; the file's start first), if any.
-    pub fn take_replay(&mut self) -> Option<Vec<u8>> {
+    /// Replay chunks ready for its file (the file's start first), if any, for the writer
+    /// thread to encode and append.
+    pub fn take_replay(&mut self) -> Option<Batch> {
         self.game.take()
     }
 

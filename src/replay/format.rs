@@ -13,7 +13,7 @@ pub const VERSION: u16 = 1;
 /// A frame's head: u32 LE payload length, u32 LE crc32 of the payload.
 pub const FRAME_HEAD: usize = 8;
 /// A chunk starts with its frame head and then an array32 marker and count (filled in by
-/// [`seal`]): the recorder reserves these bytes first so sealing a chunk never copies it.
+/// [`seal`]): the encoder reserves these bytes first so sealing a chunk never copies it.
 pub const CHUNK_HEAD: usize = FRAME_HEAD + 5;
 
 /// What a replay needs to rebuild its game, and what it says about the match.
@@ -73,13 +73,8 @@ pub fn file_start(header: &Header) -> Vec<u8> {
     out
 }
 
-/// Starts an empty chunk in `buf` (its head, filled in later by [`seal`]).
-pub fn open_chunk(buf: &mut Vec<u8>) {
-    buf.clear();
-    buf.extend_from_slice(&[0; CHUNK_HEAD]);
-}
-
-/// Fills in the head of a chunk of `count` records that [`open_chunk`] began.
+/// Fills in the head of a chunk of `count` records that starts with [`CHUNK_HEAD`] bytes left
+/// for it.
 pub fn seal(chunk: &mut [u8], count: u32) {
     chunk[FRAME_HEAD] = 0xdd; // array32
     chunk[FRAME_HEAD + 1..CHUNK_HEAD].copy_from_slice(&count.to_be_bytes());
@@ -206,8 +201,7 @@ mod tests {
     }
 
     fn chunk(recs: &[Record]) -> Vec<u8> {
-        let mut buf = Vec::new();
-        open_chunk(&mut buf);
+        let mut buf = vec![0; CHUNK_HEAD];
         for r in recs {
             r.encode(&mut buf);
         }

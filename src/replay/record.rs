@@ -44,14 +44,18 @@ pub enum Record {
         hash: u64,
     },
     /// The name a player joined with (not a game call: for `replay info`).
-    Name(EntityId, String),
+    Name(EntityId, Box<str>),
     /// The recording ended: at `tick`, `capped` when `replay.max_match_bytes` cut it short.
     End {
         tick: u32,
         capped: bool,
-        scores: Vec<Score>,
+        scores: Box<[Score]>,
     },
 }
+
+// The recorder keeps a tick's records as values until the writer thread encodes them: boxing
+// the two rare long ones keeps every record (an input above all) in 24 bytes.
+const _: () = assert!(std::mem::size_of::<Record>() == 24);
 
 /// Where records are encoded: the chunk buffer itself, or (for the small records written every
 /// tick) a stack buffer copied into it in one go, so each byte costs no capacity check.
@@ -151,6 +155,36 @@ fn put_int(out: &mut impl Out, v: i64) {
     }
 }
 
+/// Bytes [`put_uint`] writes for `v`, counted without a branch.
+#[inline(always)]
+const fn uint_len(v: u64) -> usize {
+    1 + (v > 0x7f) as usize
+        + (v > 0xff) as usize
+        + 2 * (v > 0xffff) as usize
+        + 4 * (v > 0xffff_ffff) as usize
+}
+
+/// [`uint_len`] of a u32 by its bit length: one table load where the compares cost a big
+/// lobby's tick a few per cent (three of these per input).
+#[inline(always)]
+fn uint32_len(v: u32) -> usize {
+    const BY_BITS: [u8; 33] = {
+        let mut t = [0u8; 33];
+        let mut bits = 0;
+        while bits <= 32 {
+            t[bits] = match bits {
+                0..=7 => 1,
+                8 => 2,
+                9..=16 => 3,
+                _ => 5,
+            };
+            bits += 1;
+        }
+        t
+    };
+    BY_BITS[(32 - v.leading_zeros()) as usize] as usize
+}
+
 /// A record's array header and tag.
 #[inline(always)]
 fn head(out: &mut impl Out, len: u32, t: u8) {
@@ -159,6 +193,35 @@ fn head(out: &mut impl Out, len: u32, t: u8) {
 }
 
 impl Record {
+    /// How many bytes [`Record::encode`] writes: the recorder's size cap counts these.
+    #[inline(always)]
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Record::Spawn(id) | Record::Despawn(id) | Record::Idle(id) | Record::CatchUp(id) => {
+                2 + uint_len(u64::from(id.0))
+            }
+            Record::Input(id, i) => {
+                // Array and tag, the f32 with its marker, the u32s, and the three small ints
+                // (an i8 takes two bytes below -32, a u8 two above 127).
+                2 + 5
+                    + 3
+                    + uint32_len(id.0)
+                    + uint32_len(i.seq)
+                    + uint32_len(i.view_tick)
+                    + usize::from(i.dx < -32)
+                    + usize::from(i.dy < -32)
+                    + usize::from(i.buttons > 127)
+            }
+            Record::Step(t) | Record::Restart(t) => 2 + uint_len(u64::from(*t)),
+            Record::Checksum { tick, hash } => 2 + uint_len(u64::from(*tick)) + uint_len(*hash),
+            Record::Name(..) | Record::End { .. } => {
+                let mut out = Vec::new();
+                self.encode_long(&mut out);
+                out.len()
+            }
+        }
+    }
+
     pub fn encode(&self, out: &mut Vec<u8>) {
         if let Record::Name(..) | Record::End { .. } = self {
             self.encode_long(out);
@@ -286,7 +349,7 @@ impl Record {
                 let p = id(rd)?;
                 let n = de::read_str_len(rd).ok()? as usize;
                 let rest: &[u8] = rd;
-                let name = std::str::from_utf8(rest.get(..n)?).ok()?.to_owned();
+                let name = std::str::from_utf8(rest.get(..n)?).ok()?.into();
                 *rd = &rest[n..];
                 Record::Name(p, name)
             }
@@ -308,7 +371,7 @@ impl Record {
                 Record::End {
                     tick,
                     capped,
-                    scores,
+                    scores: scores.into(),
                 }
             }
             _ => return None,
@@ -352,7 +415,8 @@ mod tests {
                     player: EntityId(1),
                     kills: 3,
                     deaths: -1,
-                }],
+                }]
+                .into(),
             },
         ];
         let mut buf = Vec::new();
@@ -364,6 +428,61 @@ mod tests {
             assert_eq!(Record::decode(&mut rd).as_ref(), Some(r));
         }
         assert!(rd.is_empty());
+    }
+
+    #[test]
+    fn encoded_len_is_what_encode_writes() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        // Values at every width's edges, and random ones.
+        let edges = [0u32, 1, 127, 128, 255, 256, 65_535, 65_536, u32::MAX];
+        let pick = |rng: &mut fastrand::Rng| {
+            if rng.bool() {
+                edges[rng.usize(..edges.len())]
+            } else {
+                rng.u32(..) >> rng.u32(0..32)
+            }
+        };
+        for _ in 0..20_000 {
+            let id = EntityId(pick(&mut rng));
+            let r = match rng.u8(..8) {
+                0 => Record::Spawn(id),
+                1 => Record::Despawn(id),
+                2 => Record::Idle(id),
+                3 => Record::CatchUp(id),
+                4 => Record::Step(pick(&mut rng)),
+                5 => Record::Restart(pick(&mut rng)),
+                6 => Record::Checksum {
+                    tick: pick(&mut rng),
+                    hash: rng.u64(..) >> rng.u32(0..64),
+                },
+                _ => Record::Input(
+                    id,
+                    PlayerInput {
+                        seq: pick(&mut rng),
+                        dx: rng.i8(..),
+                        dy: rng.i8(..),
+                        aim: rng.f32(),
+                        buttons: rng.u8(..),
+                        view_tick: pick(&mut rng),
+                    },
+                ),
+            };
+            let mut out = Vec::new();
+            r.encode(&mut out);
+            assert_eq!(r.encoded_len(), out.len(), "{r:?}");
+        }
+        for r in [
+            Record::Name(EntityId(1), "zoë".into()),
+            Record::End {
+                tick: 5,
+                capped: false,
+                scores: Box::new([]),
+            },
+        ] {
+            let mut out = Vec::new();
+            r.encode(&mut out);
+            assert_eq!(r.encoded_len(), out.len(), "{r:?}");
+        }
     }
 
     #[test]

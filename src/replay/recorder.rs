@@ -1,19 +1,22 @@
-//! `Recorded`: the lobby's game, with every call into it appended to a replay buffer.
+//! `Recorded`: the lobby's game, with every call into it kept as a replay record.
 //!
-//! Pure: no file, no clock. The tick path only pushes bytes onto a `Vec`; every `flush_ticks`
-//! steps (or past [`FLUSH_BYTES`]) the buffer is sealed into a chunk that the lobby's actor takes
-//! with [`Recorded::take`] and hands to the writer.
+//! Pure: no file, no clock. The tick path only moves a 24-byte record into a `Vec` and counts the
+//! bytes it will take; every `flush_ticks` steps (or past [`FLUSH_RECORDS`]) the records are sealed
+//! into a chunk, which the lobby's actor takes with [`Recorded::take`] and hands to the writer
+//! thread, which encodes it ([`Batch::encode_into`]).
 
+use super::batch::Batch;
 use super::checksum::table_checksum;
-use super::format::{file_start, open_chunk, seal, Header};
+use super::format::{file_start, Header, CHUNK_HEAD};
 use super::record::{Record, Score};
 use crate::game::arena::{field, KIND_PLAYER};
 use crate::game::{Game, GameKind, InputPolicy};
 use crate::protocol::{EntityId, GameEvent, PlayerInput, Tick};
 use crate::snapshot::EntityTable;
 
-/// A chunk is sealed early past this size, so a busy lobby's buffer stays small.
-pub const FLUSH_BYTES: usize = 256 * 1024;
+/// A chunk is sealed early past this many records (at most about 400 KiB encoded), so a busy
+/// lobby's buffer stays small.
+pub const FLUSH_RECORDS: usize = 16 * 1024;
 /// Room kept under `max_match_bytes` for the end record.
 pub const TRAILER_ROOM: u64 = 16 * 1024;
 
@@ -27,12 +30,13 @@ pub struct RecordOptions {
 
 /// The recording in progress.
 struct Recording {
-    buf: Vec<u8>,
-    count: u32,
-    /// Sealed bytes (the file's start, whole chunks) the actor has not taken yet.
-    ready: Vec<u8>,
-    /// Bytes taken so far.
-    taken: u64,
+    /// The open chunk's records.
+    recs: Vec<Record>,
+    /// Sealed chunks (and the file's start) the actor has not taken yet.
+    ready: Batch,
+    /// The file's size in bytes once everything recorded so far is encoded, the open chunk's
+    /// head included: exact, so the size cap is exact without encoding on the tick.
+    bytes: u64,
     opts: RecordOptions,
     steps: u32,
     since_flush: u32,
@@ -60,15 +64,16 @@ impl Recorded {
 
     /// Recording from now on; the file starts with `header`.
     pub fn recording(inner: Box<dyn Game>, header: &Header, opts: RecordOptions) -> Self {
-        let mut buf = Vec::with_capacity(64 * 1024);
-        open_chunk(&mut buf);
+        let start = file_start(header);
         let table = EntityTable::new(inner.field_count());
         Recorded {
             rec: Some(Box::new(Recording {
-                buf,
-                count: 0,
-                ready: file_start(header),
-                taken: 0,
+                recs: Vec::with_capacity(1024),
+                bytes: (start.len() + CHUNK_HEAD) as u64,
+                ready: Batch {
+                    start,
+                    chunks: Vec::new(),
+                },
                 opts,
                 steps: 0,
                 since_flush: 0,
@@ -85,20 +90,18 @@ impl Recorded {
         self.rec.as_ref().is_some_and(|r| !r.ended)
     }
 
-    /// Sealed bytes to append to the file, if any.
-    pub fn take(&mut self) -> Option<Vec<u8>> {
+    /// Sealed chunks to encode and append to the file, if any.
+    pub fn take(&mut self) -> Option<Batch> {
         let rec = self.rec.as_mut()?;
         if rec.ready.is_empty() {
             return None;
         }
-        let out = std::mem::take(&mut rec.ready);
-        rec.taken += out.len() as u64;
-        Some(out)
+        Some(std::mem::take(&mut rec.ready))
     }
 
     /// Notes the name a player joined with (for `replay info`; re-simulation skips it).
     pub fn note_name(&mut self, player: EntityId, name: &str) {
-        self.push(&Record::Name(player, name.to_owned()));
+        self.push(Record::Name(player, name.into()));
     }
 
     /// Ends the recording: the end record (with the final scores, when the game has them) goes
@@ -124,39 +127,34 @@ impl Recorded {
         let mut end = Record::End {
             tick: rec.last_tick,
             capped,
-            scores,
+            scores: scores.into(),
         };
-        let mut bytes = Vec::new();
-        end.encode(&mut bytes);
-        if bytes.len() as u64 > TRAILER_ROOM {
+        if end.encoded_len() as u64 > TRAILER_ROOM {
             // Too many players to fit their scores: the end is still said.
             if let Record::End { scores, .. } = &mut end {
-                scores.clear();
+                *scores = Box::new([]);
             }
-            bytes.clear();
-            end.encode(&mut bytes);
         }
-        rec.buf.extend_from_slice(&bytes);
-        rec.count += 1;
+        rec.bytes += end.encoded_len() as u64;
+        rec.recs.push(end);
         rec.flush();
         rec.ended = true;
     }
 
     /// Appends a record, unless that would take the file past `max_match_bytes`: then the
     /// recording ends there (whole chunks and an end record: the file stays valid).
-    fn push(&mut self, r: &Record) {
+    #[inline(always)]
+    fn push(&mut self, r: Record) {
         let Some(rec) = self.rec.as_mut().filter(|r| !r.ended) else {
             return;
         };
-        let mark = rec.buf.len();
-        r.encode(&mut rec.buf);
-        let total = rec.taken + rec.ready.len() as u64 + rec.buf.len() as u64;
+        let total = rec.bytes + r.encoded_len() as u64;
         if total + TRAILER_ROOM > rec.opts.max_match_bytes {
-            rec.buf.truncate(mark);
             self.end(true);
             return;
         }
-        rec.count += 1;
+        rec.bytes = total;
+        rec.recs.push(r);
     }
 
     /// After a step: the checksum when one is due, and a chunk when the interval is up.
@@ -171,12 +169,12 @@ impl Recorded {
             rec.table.clear(tick);
             self.inner.write_table(&mut rec.table);
             let hash = table_checksum(&rec.table);
-            self.push(&Record::Checksum { tick: tick.0, hash });
+            self.push(Record::Checksum { tick: tick.0, hash });
         }
         let Some(rec) = self.rec.as_mut().filter(|r| !r.ended) else {
             return;
         };
-        if rec.since_flush >= rec.opts.flush_ticks.max(1) || rec.buf.len() >= FLUSH_BYTES {
+        if rec.since_flush >= rec.opts.flush_ticks.max(1) || rec.recs.len() >= FLUSH_RECORDS {
             rec.flush();
         }
     }
@@ -187,24 +185,19 @@ impl Recorded {
 }
 
 impl Recording {
-    /// Seals the buffer as a chunk onto `ready` and starts the next.
+    /// Seals the open chunk onto `ready` and starts the next.
     fn flush(&mut self) {
         self.since_flush = 0;
-        if self.count == 0 {
+        if self.recs.is_empty() {
             return;
         }
-        seal(&mut self.buf, self.count);
-        self.count = 0;
-        if self.ready.is_empty() {
-            // Room for a chunk like this one and a quarter more, so the next rarely grows (each
-            // growth copies the whole buffer), up to what a chunk can reach.
-            let len = self.buf.len();
-            let cap = (len + len / 4 + 4096).min(FLUSH_BYTES + 64 * 1024);
-            self.ready = std::mem::replace(&mut self.buf, Vec::with_capacity(cap));
-        } else {
-            self.ready.extend_from_slice(&self.buf);
-        }
-        open_chunk(&mut self.buf);
+        // Room for a chunk like this one and a quarter more, so the next rarely grows (each
+        // growth copies the whole buffer), up to what a chunk can reach.
+        let len = self.recs.len();
+        let cap = (len + len / 4 + 64).min(FLUSH_RECORDS + 1024);
+        let chunk = std::mem::replace(&mut self.recs, Vec::with_capacity(cap));
+        self.ready.chunks.push(chunk);
+        self.bytes += CHUNK_HEAD as u64;
     }
 }
 
@@ -235,7 +228,7 @@ impl Game for Recorded {
     fn spawn_player(&mut self) -> EntityId {
         let id = self.inner.spawn_player();
         if self.recording_mut().is_some() {
-            self.push(&Record::Spawn(id));
+            self.push(Record::Spawn(id));
         }
         id
     }
@@ -254,19 +247,19 @@ impl Game for Recorded {
         }
         self.inner.despawn_player(player);
         if self.recording_mut().is_some() {
-            self.push(&Record::Despawn(player));
+            self.push(Record::Despawn(player));
         }
     }
     fn apply_input(&mut self, player: EntityId, input: &PlayerInput) {
         self.inner.apply_input(player, input);
         if self.recording_mut().is_some() {
-            self.push(&Record::Input(player, *input));
+            self.push(Record::Input(player, *input));
         }
     }
     fn step(&mut self, tick: Tick, events: &mut Vec<GameEvent>) {
         self.inner.step(tick, events);
         if self.recording_mut().is_some() {
-            self.push(&Record::Step(tick.0));
+            self.push(Record::Step(tick.0));
             self.stepped(tick);
         }
     }
@@ -276,7 +269,7 @@ impl Game for Recorded {
     fn restart(&mut self, tick: Tick) {
         self.inner.restart(tick);
         if self.recording_mut().is_some() {
-            self.push(&Record::Restart(tick.0));
+            self.push(Record::Restart(tick.0));
         }
     }
     fn input_policy(&self) -> InputPolicy {
@@ -285,13 +278,13 @@ impl Game for Recorded {
     fn idle(&mut self, player: EntityId) {
         self.inner.idle(player);
         if self.recording_mut().is_some() {
-            self.push(&Record::Idle(player));
+            self.push(Record::Idle(player));
         }
     }
     fn catch_up(&mut self, player: EntityId) {
         self.inner.catch_up(player);
         if self.recording_mut().is_some() {
-            self.push(&Record::CatchUp(player));
+            self.push(Record::CatchUp(player));
         }
     }
 }

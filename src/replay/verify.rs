@@ -123,7 +123,7 @@ pub fn summarize(replay: &Replay) -> Summary {
                 players.entry(*id).or_insert_with(String::new);
             }
             Record::Name(EntityId(id), name) => {
-                players.insert(*id, name.clone());
+                players.insert(*id, name.to_string());
             }
             Record::Step(t) => {
                 first.get_or_insert(*t);
@@ -134,7 +134,7 @@ pub fn summarize(replay: &Replay) -> Summary {
                 capped: c,
                 ..
             } => {
-                scores = Some(s.clone()).filter(|s| !s.is_empty());
+                scores = Some(s.to_vec()).filter(|s| !s.is_empty());
                 capped = *c;
                 ended = true;
             }

@@ -1,9 +1,10 @@
 //! The replay writer: one thread per server that owns every replay file.
 //!
-//! Lobbies hand it whole chunks over a channel (a send never blocks a tick); it appends them,
+//! Lobbies hand it whole chunks over a channel (a send never blocks a tick); it encodes and appends them,
 //! closes a file when its lobby ends, and keeps the directory under `replay.max_bytes` by deleting
 //! the oldest files.
 
+use super::batch::Batch;
 use crate::metrics::Metrics;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -18,7 +19,7 @@ pub const EXTENSION: &str = "trp";
 
 struct Chunk {
     file: String,
-    bytes: Vec<u8>,
+    batch: Batch,
     /// The lobby ended: close the file after these bytes.
     last: bool,
 }
@@ -43,19 +44,28 @@ impl ReplayWriter {
         std::thread::Builder::new()
             .name("tickrelay-replay".into())
             .spawn(move || {
+                // Encoding happens here, off every lobby's tick, into one buffer kept for all.
+                let mut bytes = Vec::new();
                 for c in rx {
-                    store.append(&c.file, &c.bytes, c.last);
+                    bytes.clear();
+                    c.batch.encode_into(&mut bytes);
+                    drop(c.batch);
+                    store.append(&c.file, &bytes, c.last);
+                    // A big lobby's chunk need not stay allocated for every small one after it.
+                    if bytes.capacity() > 1 << 20 {
+                        bytes = Vec::new();
+                    }
                 }
                 drop(done);
             })?;
         Ok(ReplayWriter { tx })
     }
 
-    /// Hands `bytes` (whole chunks) for `file` to the writer. Never blocks.
-    pub fn send(&self, file: &str, bytes: Vec<u8>, last: bool) {
+    /// Hands `batch` (whole chunks) for `file` to the writer. Never blocks.
+    pub fn send(&self, file: &str, batch: Batch, last: bool) {
         let _ = self.tx.send(Chunk {
             file: file.to_owned(),
-            bytes,
+            batch,
             last,
         });
     }
@@ -247,8 +257,12 @@ mod tests {
         let dir = temp_dir("thread");
         let (done_tx, done_rx) = mpsc::channel::<()>();
         let w = ReplayWriter::start(&dir, 1 << 20, Arc::new(Metrics::new()), done_tx).unwrap();
-        w.send("0000000000001-9.trp", vec![1, 2, 3], false);
-        w.clone().send("0000000000001-9.trp", vec![4], true);
+        let raw = |b: &[u8]| Batch {
+            start: b.to_vec(),
+            chunks: Vec::new(),
+        };
+        w.send("0000000000001-9.trp", raw(&[1, 2, 3]), false);
+        w.clone().send("0000000000001-9.trp", raw(&[4]), true);
         drop(w);
         // The thread drops `done` once everything is written and every handle is gone.
         assert!(done_rx.recv().is_err());
