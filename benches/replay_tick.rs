@@ -114,7 +114,7 @@ fn lobby_tick_recorded(c: &mut Criterion) {
                     sink.frames.clear();
                     state.tick(Duration::ZERO, &mut sink);
                     if let Some(b) = state.take_replay() {
-                        bytes += b.encode().len();
+                        bytes += b.write().len();
                         batches.push(b);
                     }
                 }

@@ -164,27 +164,6 @@ const fn uint_len(v: u64) -> usize {
         + 4 * (v > 0xffff_ffff) as usize
 }
 
-/// [`uint_len`] of a u32 by its bit length: one table load where the compares cost a big
-/// lobby's tick a few per cent (three of these per input).
-#[inline(always)]
-fn uint32_len(v: u32) -> usize {
-    const BY_BITS: [u8; 33] = {
-        let mut t = [0u8; 33];
-        let mut bits = 0;
-        while bits <= 32 {
-            t[bits] = match bits {
-                0..=7 => 1,
-                8 => 2,
-                9..=16 => 3,
-                _ => 5,
-            };
-            bits += 1;
-        }
-        t
-    };
-    BY_BITS[(32 - v.leading_zeros()) as usize] as usize
-}
-
 /// A record's array header and tag.
 #[inline(always)]
 fn head(out: &mut impl Out, len: u32, t: u8) {
@@ -193,8 +172,26 @@ fn head(out: &mut impl Out, len: u32, t: u8) {
 }
 
 impl Record {
-    /// How many bytes [`Record::encode`] writes: the recorder's size cap counts these.
+    /// At most how many bytes [`Record::encode`] writes for a record like this one: what the
+    /// tick counts (a constant for the records written every tick), the writer then telling the
+    /// recording how much less it really was.
     #[inline(always)]
+    pub fn max_len(&self) -> usize {
+        match self {
+            Record::Spawn(_)
+            | Record::Despawn(_)
+            | Record::Idle(_)
+            | Record::CatchUp(_)
+            | Record::Step(_)
+            | Record::Restart(_) => 2 + 5,
+            // Array, tag, id, seq, dx, dy, f32, buttons, view tick.
+            Record::Input(..) => 2 + 5 + 5 + 2 + 2 + 5 + 2 + 5,
+            Record::Checksum { .. } => 2 + 5 + 9,
+            Record::Name(..) | Record::End { .. } => self.encoded_len(),
+        }
+    }
+
+    /// How many bytes [`Record::encode`] writes.
     pub fn encoded_len(&self) -> usize {
         match self {
             Record::Spawn(id) | Record::Despawn(id) | Record::Idle(id) | Record::CatchUp(id) => {
@@ -205,9 +202,9 @@ impl Record {
                 // (an i8 takes two bytes below -32, a u8 two above 127).
                 2 + 5
                     + 3
-                    + uint32_len(id.0)
-                    + uint32_len(i.seq)
-                    + uint32_len(i.view_tick)
+                    + uint_len(u64::from(id.0))
+                    + uint_len(u64::from(i.seq))
+                    + uint_len(u64::from(i.view_tick))
                     + usize::from(i.dx < -32)
                     + usize::from(i.dy < -32)
                     + usize::from(i.buttons > 127)
@@ -431,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn encoded_len_is_what_encode_writes() {
+    fn encoded_len_is_what_encode_writes_and_max_len_bounds_it() {
         let mut rng = fastrand::Rng::with_seed(11);
         // Values at every width's edges, and random ones.
         let edges = [0u32, 1, 127, 128, 255, 256, 65_535, 65_536, u32::MAX];
@@ -470,6 +467,7 @@ mod tests {
             let mut out = Vec::new();
             r.encode(&mut out);
             assert_eq!(r.encoded_len(), out.len(), "{r:?}");
+            assert!(r.max_len() >= out.len(), "{r:?}");
         }
         for r in [
             Record::Name(EntityId(1), "zoë".into()),

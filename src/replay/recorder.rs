@@ -1,11 +1,11 @@
 //! `Recorded`: the lobby's game, with every call into it kept as a replay record.
 //!
-//! Pure: no file, no clock. The tick path only moves a 24-byte record into a `Vec` and counts the
-//! bytes it will take; every `flush_ticks` steps (or past [`FLUSH_RECORDS`]) the records are sealed
+//! Pure: no file, no clock. The tick path only moves a 24-byte record into a `Vec` and adds a
+//! constant to its byte count (the writer later says how much less it was: [`Measured`]); every `flush_ticks` steps (or past [`FLUSH_RECORDS`]) the records are sealed
 //! into a chunk, which the lobby's actor takes with [`Recorded::take`] and hands to the writer
 //! thread, which encodes it ([`Batch::encode_into`]).
 
-use super::batch::Batch;
+use super::batch::{Batch, Measured};
 use super::checksum::table_checksum;
 use super::format::{file_start, Header, CHUNK_HEAD};
 use super::record::{Record, Score};
@@ -13,6 +13,7 @@ use crate::game::arena::{field, KIND_PLAYER};
 use crate::game::{Game, GameKind, InputPolicy};
 use crate::protocol::{EntityId, GameEvent, PlayerInput, Tick};
 use crate::snapshot::EntityTable;
+use std::sync::Arc;
 
 /// A chunk is sealed early past this many records (at most about 400 KiB encoded), so a busy
 /// lobby's buffer stays small.
@@ -34,9 +35,16 @@ struct Recording {
     recs: Vec<Record>,
     /// Sealed chunks (and the file's start) the actor has not taken yet.
     ready: Batch,
-    /// The file's size in bytes once everything recorded so far is encoded, the open chunk's
-    /// head included: exact, so the size cap is exact without encoding on the tick.
-    bytes: u64,
+    /// Bytes counted for everything recorded so far, the open chunk's head included: exact for
+    /// the file's start and the heads, [`Record::max_len`] for each record.
+    counted: u64,
+    /// `counted` when the open chunk began, before its head.
+    opened_at: u64,
+    /// What the writer found the batches it encoded really took.
+    measured: Arc<Measured>,
+    /// The most `counted` may reach: `max_match_bytes` less the end record's room, plus what
+    /// the writer has shown was counted too much (read once a step).
+    allow: u64,
     opts: RecordOptions,
     steps: u32,
     since_flush: u32,
@@ -66,14 +74,21 @@ impl Recorded {
     pub fn recording(inner: Box<dyn Game>, header: &Header, opts: RecordOptions) -> Self {
         let start = file_start(header);
         let table = EntityTable::new(inner.field_count());
+        let measured = Arc::new(Measured::default());
+        let start_len = start.len() as u64;
         Recorded {
             rec: Some(Box::new(Recording {
                 recs: Vec::with_capacity(1024),
-                bytes: (start.len() + CHUNK_HEAD) as u64,
+                counted: start_len + CHUNK_HEAD as u64,
+                opened_at: start_len,
                 ready: Batch {
                     start,
                     chunks: Vec::new(),
+                    counted: start_len,
+                    measured: Some(measured.clone()),
                 },
+                measured,
+                allow: opts.max_match_bytes.saturating_sub(TRAILER_ROOM),
                 opts,
                 steps: 0,
                 since_flush: 0,
@@ -96,7 +111,11 @@ impl Recorded {
         if rec.ready.is_empty() {
             return None;
         }
-        Some(std::mem::take(&mut rec.ready))
+        let next = Batch {
+            measured: Some(rec.measured.clone()),
+            ..Batch::default()
+        };
+        Some(std::mem::replace(&mut rec.ready, next))
     }
 
     /// Notes the name a player joined with (for `replay info`; re-simulation skips it).
@@ -135,25 +154,27 @@ impl Recorded {
                 *scores = Box::new([]);
             }
         }
-        rec.bytes += end.encoded_len() as u64;
+        rec.counted += end.encoded_len() as u64;
         rec.recs.push(end);
         rec.flush();
         rec.ended = true;
     }
 
-    /// Appends a record, unless that would take the file past `max_match_bytes`: then the
+    /// Appends a record, unless that could take the file past `max_match_bytes`: then the
     /// recording ends there (whole chunks and an end record: the file stays valid).
     #[inline(always)]
     fn push(&mut self, r: Record) {
         let Some(rec) = self.rec.as_mut().filter(|r| !r.ended) else {
             return;
         };
-        let total = rec.bytes + r.encoded_len() as u64;
-        if total + TRAILER_ROOM > rec.opts.max_match_bytes {
+        // A constant for every record but a name: counting exactly here cost a 1024-player
+        // walkers tick about 3%; the writer's measure gives the difference back.
+        let total = rec.counted + r.max_len() as u64;
+        if total > rec.allow {
             self.end(true);
             return;
         }
-        rec.bytes = total;
+        rec.counted = total;
         rec.recs.push(r);
     }
 
@@ -165,6 +186,11 @@ impl Recorded {
         rec.steps += 1;
         rec.since_flush += 1;
         rec.last_tick = tick.0;
+        rec.allow = rec
+            .opts
+            .max_match_bytes
+            .saturating_sub(TRAILER_ROOM)
+            .saturating_add(rec.measured.overcount());
         if rec.steps % rec.opts.checksum_every.max(1) == 0 {
             rec.table.clear(tick);
             self.inner.write_table(&mut rec.table);
@@ -197,7 +223,9 @@ impl Recording {
         let cap = (len + len / 4 + 64).min(FLUSH_RECORDS + 1024);
         let chunk = std::mem::replace(&mut self.recs, Vec::with_capacity(cap));
         self.ready.chunks.push(chunk);
-        self.bytes += CHUNK_HEAD as u64;
+        self.ready.counted += self.counted - self.opened_at;
+        self.opened_at = self.counted;
+        self.counted += CHUNK_HEAD as u64;
     }
 }
 

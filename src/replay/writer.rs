@@ -48,7 +48,7 @@ impl ReplayWriter {
                 let mut bytes = Vec::new();
                 for c in rx {
                     bytes.clear();
-                    c.batch.encode_into(&mut bytes);
+                    c.batch.write_into(&mut bytes);
                     drop(c.batch);
                     store.append(&c.file, &bytes, c.last);
                     // A big lobby's chunk need not stay allocated for every small one after it.
@@ -259,7 +259,7 @@ mod tests {
         let w = ReplayWriter::start(&dir, 1 << 20, Arc::new(Metrics::new()), done_tx).unwrap();
         let raw = |b: &[u8]| Batch {
             start: b.to_vec(),
-            chunks: Vec::new(),
+            ..Batch::default()
         };
         w.send("0000000000001-9.trp", raw(&[1, 2, 3]), false);
         w.clone().send("0000000000001-9.trp", raw(&[4]), true);
