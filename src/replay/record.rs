@@ -1,7 +1,7 @@
 //! One replay record: a call the lobby made into its game (or a note beside them), as MessagePack.
 //!
-//! Encoded by hand in MessagePack's shortest forms straight into the chunk buffer: the tick path
-//! pays a few byte stores per call, no serde and no allocation. Read back with `rmp`.
+//! Encoded by hand in MessagePack's shortest forms straight into the chunk buffer (by the writer
+//! thread, for every record of every lobby: no serde and no allocation). Read back with `rmp`.
 
 use crate::protocol::{EntityId, PlayerInput};
 use rmp::decode as de;
@@ -111,8 +111,8 @@ fn put_array(out: &mut impl Out, len: u32) {
 }
 
 /// An unsigned int in MessagePack's shortest form. By hand rather than `rmp::encode`: this runs
-/// for every input of every player every tick, and the generic writer's error plumbing cost a
-/// big lobby's tick more than the rest of recording did.
+/// for every input of every player every tick, and the generic writer's error plumbing cost more
+/// than the rest of the encoding.
 #[inline(always)]
 fn put_uint(out: &mut impl Out, v: u64) {
     match v {
