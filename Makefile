@@ -39,7 +39,7 @@ client-test: $(CLIENT)/node_modules/.installed
 
 # Headless Chromium against the real server (skips loudly without Chromium unless REQUIRE_BROWSER=1).
 e2e: client
-	$(CARGO) build --bin tickrelay
+	$(CARGO) build --bin tickrelay --bin tickrelay-bots
 	cd $(CLIENT) && $(NPM) run e2e
 
 bench:

@@ -48,6 +48,17 @@ export function serverBinary() {
   return bin;
 }
 
+/** The bots binary: TICKRELAY_BOTS_BIN, else target/debug/tickrelay-bots. Throws with the fix when missing. */
+export function botsBinary() {
+  const bin = process.env.TICKRELAY_BOTS_BIN
+    ? resolve(process.env.TICKRELAY_BOTS_BIN)
+    : join(REPO, "target", "debug", "tickrelay-bots");
+  if (!existsSync(bin)) {
+    throw new Error(`bots binary not found at ${bin}: run \`cargo build --bin tickrelay-bots\` in ${REPO} (or set TICKRELAY_BOTS_BIN)`);
+  }
+  return bin;
+}
+
 /**
  * Starts `tickrelay --bind 127.0.0.1:PORT` (0: any free port) serving dist/, and resolves once it
  * prints its address.

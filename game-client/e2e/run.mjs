@@ -10,12 +10,14 @@
 // .ci/run), where a missing browser is a failure. Without redis-server only the cluster test skips
 // (loudly), unless REQUIRE_REDIS=1 (also set by .ci/run).
 
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ARTIFACTS,
+  botsBinary,
   chromiumCandidates,
   createLobby,
   describePage,
@@ -370,7 +372,7 @@ test("after a server restart a player and a spectator are told the lobby is gone
 // The operator console (/admin) on a server with an admin token: a page without the token is told why it sees
 // nothing; with it, it lists the lobby and its two players, watches it (the game, spectating, in a frame), and kicks
 // one player, whose page is told the operator's reason and the close (4007) and stays out.
-test("admin console: the token is asked for and explained; the lobby, its players, Watch, a kick and a close", async ({ url: plain }) => {
+test("admin console: the token is asked for and explained; a lobby with bots, its players, Watch, kicks (a page's and a bot's) and a close", async ({ url: plain }) => {
   // The suite's own server has no admin token: the console says admin is off there.
   {
     const context = await browser.newContext();
@@ -386,6 +388,7 @@ test("admin console: the token is asked for and explained; the lobby, its player
   const admin = await startServer(serverBinary(), {
     env: { TICKRELAY__ADMIN__TOKEN: token, TICKRELAY__REPLAY__ENABLED: "true", TICKRELAY__REPLAY__DIR: replays },
   });
+  let bots = null;
   try {
     const url = admin.url;
     const a = await newPage(browser, url, { track: (p) => pages.push(["admin-player-a", p]) });
@@ -395,6 +398,19 @@ test("admin console: the token is asked for and explained; the lobby, its player
     await setName(b, "bert");
     await joinByCode(b, code);
     const bId = await you(b);
+    // Two of the load-test bots fill seats too (AI fill: `tickrelay-bots --fill CODE`); they stop by
+    // themselves after a minute, or when interrupted below, and report how each one ended.
+    const botsReport = join(replays, "bots.json");
+    let botsLog = "";
+    bots = spawn(
+      botsBinary(),
+      ["--url", `${url.replace(/^http/, "ws")}/ws`, "--fill", code, "--players", "2",
+        "--duration", "60s", "--warmup", "0s", "--seed", "7", "--json", botsReport],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    bots.stdout.on("data", (d) => (botsLog += d));
+    bots.stderr.on("data", (d) => (botsLog += d));
+    const botsExited = new Promise((done) => bots.on("exit", (code, signal) => done({ code, signal })));
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const c = await context.newPage();
@@ -421,11 +437,15 @@ test("admin console: the token is asked for and explained; the lobby, its player
     const row = `#lobbies tr:has-text("${code}")`;
     await c.waitForSelector(row, { timeout: 5000 });
     await c.click(row);
-    await c.waitForFunction(
-      () => ["amy", "bert"].every((n) => document.getElementById("players").textContent.includes(n)),
-      null,
-      { timeout: 5000 },
-    );
+    try {
+      await c.waitForFunction(
+        () => ["amy", "bert", "bot-0", "bot-1"].every((n) => document.getElementById("players").textContent.includes(n)),
+        null,
+        { timeout: 10000 },
+      );
+    } catch {
+      throw new Error(`the console does not list the players and bots: ${await c.textContent("#players")}; bots said: ${botsLog}`);
+    }
     // A few seconds of figures for the charts.
     await c.waitForFunction(() => document.querySelectorAll("#chart-tick path").length === 2, null, { timeout: 5000 });
     await c.waitForTimeout(2500);
@@ -437,7 +457,7 @@ test("admin console: the token is asked for and explained; the lobby, its player
       async () => c.frames().find((f) => f.url().includes(`#watch/${code}`)) ?? null,
       () => "the watch frame never loaded",
     );
-    await frame.waitForFunction((n) => window.__tickrelay?.code() != null && window.__tickrelay.players().length >= n, 2, { timeout: 10000 });
+    await frame.waitForFunction((n) => window.__tickrelay?.code() != null && window.__tickrelay.players().length >= n, 4, { timeout: 10000 });
     const watching = await frame.evaluate(() => ({ code: window.__tickrelay.code(), you: window.__tickrelay.you() }));
     assert(watching.code === code && watching.you === null, `the watch frame is ${JSON.stringify(watching)}, not a spectator of ${code}`);
     await c.waitForFunction(() => document.getElementById("detail-sub").textContent.includes("1 watching"), null, { timeout: 5000 });
@@ -484,6 +504,21 @@ test("admin console: the token is asked for and explained; the lobby, its player
     assert(await a.evaluate(() => window.__tickrelay.code() !== null), "the other player was thrown out too");
     await a.waitForFunction((id) => !window.__tickrelay.players().some((p) => p.id === id), bId, { timeout: 5000 });
 
+    // Kick a bot: it gets the same documented close (4007), which its report counts; the other bot
+    // plays on until interrupted.
+    await c.fill("#reason", "bots out");
+    await c.click(`#players li:has-text("bot-0") button`);
+    await c.waitForFunction(() => !document.getElementById("players").textContent.includes("bot-0"), null, { timeout: 5000 });
+    assert(await c.evaluate(() => document.getElementById("players").textContent.includes("bot-1")), "the other bot went too");
+    bots.kill("SIGINT");
+    const exit = await pollUntil(15000, async () => (bots.exitCode !== null || bots.signalCode !== null ? await botsExited : null), () => `the bots did not stop: ${botsLog}`);
+    const report = JSON.parse(readFileSync(botsReport, "utf8"));
+    assert(
+      exit.code === 0 && report.errors["closed 4007"] === 1 && report.bots_dropped === 1 && report.bots_connected === 2,
+      `the kicked bot's close is not in the bots' report (exit ${JSON.stringify(exit)}): ${JSON.stringify(report.errors)}, dropped ${report.bots_dropped}; ${botsLog}`,
+    );
+    bots = null;
+
     // Close the lobby: amy is back on the lobby screen with the reason, still connected.
     await c.fill("#reason", "closing for the night");
     await c.click("#close-lobby");
@@ -500,6 +535,7 @@ test("admin console: the token is asked for and explained; the lobby, its player
     await a.context().close();
     await b.context().close();
   } finally {
+    bots?.kill("SIGKILL");
     await stopServer(admin.proc);
     rmSync(replays, { recursive: true, force: true });
   }

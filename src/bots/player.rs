@@ -24,7 +24,14 @@ pub struct Player {
     leaving: bool,
     /// Done; whoever set this counted why.
     ended: bool,
+    /// When the server said the bot left its lobby (kicked, or the lobby closed): it sends no
+    /// more inputs and waits a little for the server's close, whose code says more.
+    left_at: Option<Instant>,
 }
+
+/// How long a bot told `Left` waits for the server's close (a kick's 4007 follows at once; a
+/// lobby that closed under it sends none) before it ends as "left the lobby".
+const LEFT_GRACE: Duration = Duration::from_secs(1);
 
 /// What a bot knows of its game (apart from its connection, so that a frame borrowed from the
 /// connection can be read into it).
@@ -42,6 +49,8 @@ struct Game {
     rng: fastrand::Rng,
     /// The encoded input, reused.
     buf: Vec<u8>,
+    /// The server said `Left`.
+    told_left: bool,
 }
 
 impl Player {
@@ -63,6 +72,7 @@ impl Player {
             redraw_at: Instant::now(),
             rng,
             buf: Vec::with_capacity(32),
+            told_left: false,
         };
         Ok(Player {
             conn,
@@ -70,6 +80,7 @@ impl Player {
             flushing: false,
             leaving: false,
             ended: false,
+            left_at: None,
         })
     }
 
@@ -88,6 +99,9 @@ impl Player {
                 Ok(Some(Msg::Binary(b))) => {
                     if !self.leaving {
                         self.game.on_frame(b, ctx).map_err(Some)?;
+                        if self.game.told_left && self.left_at.is_none() {
+                            self.left_at = Some(Instant::now());
+                        }
                     }
                 }
                 Ok(Some(Msg::Close(code))) => {
@@ -102,6 +116,16 @@ impl Player {
     /// Writes this tick's input. `false` when the bot is done and should leave its group.
     fn input(&mut self, now: Instant, ctx: &Ctx) -> bool {
         if self.ended || self.leaving {
+            return false;
+        }
+        if let Some(at) = self.left_at {
+            if now.saturating_duration_since(at) < LEFT_GRACE {
+                return true;
+            }
+            self.ended = true;
+            ctx.shared.bot_ended("left the lobby");
+            // Nothing more to say: the server's answer to the close ends the reader.
+            let _ = self.conn.close();
             return false;
         }
         if self.conn.blocked() {
@@ -194,7 +218,10 @@ impl Game {
                 self.view = view;
                 seen
             }
-            Frame::Left => return Err("left the lobby".into()),
+            Frame::Left => {
+                self.told_left = true;
+                return Ok(());
+            }
             Frame::Other => return Ok(()),
         };
         st.live_snapshots += 1;
