@@ -177,7 +177,7 @@ impl Server {
                 drain_requested: CancellationToken::new(),
                 cluster,
                 series: Arc::new(super::sampler::Series::default()),
-                replays: Arc::new(super::replays::ReplayCache::default()),
+                replays: Arc::new(super::replay_cache::ReplayCache::default()),
             },
             stop,
         }

@@ -31,5 +31,5 @@ pub struct App {
     /// The operator console's per-second series of this server (see `sampler`).
     pub series: Arc<super::sampler::Series>,
     /// Replays re-simulated for the browser's playback (see `replays`).
-    pub replays: Arc<super::replays::ReplayCache>,
+    pub replays: Arc<super::replay_cache::ReplayCache>,
 }

@@ -10,6 +10,7 @@ mod drain;
 mod http;
 mod identity;
 mod limits;
+mod replay_cache;
 mod replays;
 mod sampler;
 mod ws;

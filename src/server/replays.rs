@@ -3,7 +3,7 @@
 //! Public lobbies' replays are anyone's to watch; a private lobby's only with the operator's
 //! token (`Authorization: Bearer <admin.token>`), as its code is not meant to be shared. The
 //! re-simulation runs on a blocking thread, a few at a time, and the last few replays opened stay
-//! in memory (a match still being recorded is read again once its file has grown).
+//! in memory (`replay_cache`; a match still being recorded is read again once its file has grown).
 
 use super::admin::is_operator;
 use super::app::App;
@@ -14,17 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
+use std::sync::Arc;
 
-/// Replays kept re-simulated in memory: at most this many, and files of at most this many bytes
-/// together (records in memory take a few times their file's size), the newest always kept.
-const CACHED: usize = 4;
-const CACHED_BYTES: u64 = 64 << 20;
-/// Playbacks built at once (each re-simulates a whole match on a blocking thread).
-const BUILDING: usize = 2;
-/// Frame requests computed at once (each re-simulates up to a keyframe interval and 300 ticks).
-const FRAMES_AT_ONCE: usize = 4;
 /// Larger files are not played in the browser (their records would take too much memory):
 /// `tickrelay replay verify` and `info` still read them.
 pub const MAX_PLAY_BYTES: u64 = 32 << 20;
@@ -32,46 +23,6 @@ pub const MAX_PLAY_BYTES: u64 = 32 << 20;
 const MAX_LISTED: usize = 100;
 /// What a listing reads of each file: the header is far smaller.
 const HEADER_READ: usize = 4096;
-
-/// The last few playbacks, keyed by replay id and the file's length when read.
-pub struct ReplayCache {
-    entries: Mutex<Vec<(String, u64, Arc<Playback>)>>,
-    building: Semaphore,
-    framing: Semaphore,
-}
-
-impl Default for ReplayCache {
-    fn default() -> Self {
-        ReplayCache {
-            entries: Mutex::new(Vec::new()),
-            building: Semaphore::new(BUILDING),
-            framing: Semaphore::new(FRAMES_AT_ONCE),
-        }
-    }
-}
-
-impl ReplayCache {
-    fn get(&self, id: &str, len: u64) -> Option<Arc<Playback>> {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let i = e.iter().position(|(i, l, _)| i == id && *l == len)?;
-        let hit = e.remove(i);
-        let p = hit.2.clone();
-        e.push(hit); // most recently used last
-        Some(p)
-    }
-
-    fn put(&self, id: &str, len: u64, p: Arc<Playback>) {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.retain(|(i, ..)| i != id);
-        e.push((id.to_owned(), len, p));
-        // Least recently used first out.
-        while e.len() > 1
-            && (e.len() > CACHED || e.iter().map(|(_, l, _)| l).sum::<u64>() > CACHED_BYTES)
-        {
-            e.remove(0);
-        }
-    }
-}
 
 /// A replay id is a file name without its extension: `<start unix ms>-<lobby id>`, digits only,
 /// so no request can name a path outside `replay.dir`.
