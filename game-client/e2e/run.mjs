@@ -627,12 +627,13 @@ test("a replay plays back what was played: play, pause, seek, speed and followin
     const mid = Math.round((replay.first_tick + stopTick) / 2);
     await amyAt(mid);
 
-    // Speed 4x, then play on; 0.25x.
+    // Back to the start (still paused), speed 4x, then play on; 0.25x. Seek before Play: played
+    // from the middle at 4x, a short match can reach its end (and stop) before a later seek.
+    await v.fill("#replay-seek", String(replay.first_tick));
     await v.selectOption("#replay-speed", "4");
     await v.click("#replay-play");
     const fast = await state();
     assert(fast.speed === 4 && fast.playing, `speed ${fast.speed}, playing ${fast.playing}`);
-    await v.fill("#replay-seek", String(replay.first_tick));
     try {
       await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 30, replay.first_tick, { timeout: 10000 });
     } catch {
