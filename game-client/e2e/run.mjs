@@ -399,13 +399,13 @@ test("admin console: the token is asked for and explained; a lobby with bots, it
     await joinByCode(b, code);
     const bId = await you(b);
     // Two of the load-test bots fill seats too (AI fill: `tickrelay-bots --fill CODE`); they stop by
-    // themselves after a minute, or when interrupted below, and report how each one ended.
+    // themselves after two minutes, or when interrupted below, and report how each one ended.
     const botsReport = join(replays, "bots.json");
     let botsLog = "";
     bots = spawn(
       botsBinary(),
       ["--url", `${url.replace(/^http/, "ws")}/ws`, "--fill", code, "--players", "2",
-        "--duration", "60s", "--warmup", "0s", "--seed", "7", "--json", botsReport],
+        "--duration", "120s", "--warmup", "0s", "--seed", "7", "--json", botsReport],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     bots.stdout.on("data", (d) => (botsLog += d));

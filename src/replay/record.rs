@@ -1,7 +1,8 @@
 //! One replay record: a call the lobby made into its game (or a note beside them), as MessagePack.
 //!
 //! Encoded by hand in MessagePack's shortest forms straight into the chunk buffer (by the writer
-//! thread, for every record of every lobby: no serde and no allocation). Read back with `rmp`.
+//! thread; only a name or the end is also encoded on the lobby's side, to size it). Read back
+//! with `rmp`.
 
 use crate::protocol::{EntityId, PlayerInput};
 use rmp::decode as de;

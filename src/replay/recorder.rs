@@ -3,7 +3,7 @@
 //! Pure: no file, no clock. The tick path only moves a 24-byte record into a `Vec` and adds a
 //! constant to its byte count (the writer later says how much less it was: [`Measured`]); every `flush_ticks` steps (or past [`FLUSH_RECORDS`]) the records are sealed
 //! into a chunk, which the lobby's actor takes with [`Recorded::take`] and hands to the writer
-//! thread, which encodes it ([`Batch::encode_into`]).
+//! thread, which encodes it and says what it really took ([`Batch::write_into`]).
 
 use super::batch::{Batch, Measured};
 use super::checksum::table_checksum;
@@ -15,9 +15,11 @@ use crate::protocol::{EntityId, GameEvent, PlayerInput, Tick};
 use crate::snapshot::EntityTable;
 use std::sync::Arc;
 
-/// A chunk is sealed early past this many records (at most about 400 KiB encoded), so a busy
-/// lobby's buffer stays small.
+/// A chunk is sealed early past this many records (checked after each step; at most 448 KiB
+/// encoded), so a busy lobby's buffer stays small.
 pub const FLUSH_RECORDS: usize = 16 * 1024;
+/// The standings kept of players who left, for the end record (the first this many).
+const MAX_LEFT_SCORES: usize = 1024;
 /// Room kept under `max_match_bytes` for the end record.
 pub const TRAILER_ROOM: u64 = 16 * 1024;
 
@@ -148,7 +150,9 @@ impl Recorded {
             capped,
             scores: scores.into(),
         };
-        if end.encoded_len() as u64 > TRAILER_ROOM {
+        // The room kept is for the end record and the head of the chunk it goes into (counted
+        // already, unchecked, when the last chunk was sealed).
+        if (end.encoded_len() + CHUNK_HEAD) as u64 > TRAILER_ROOM {
             // Too many players to fit their scores: the end is still said.
             if let Record::End { scores, .. } = &mut end {
                 *scores = Box::new([]);
@@ -262,7 +266,8 @@ impl Game for Recorded {
     }
     fn despawn_player(&mut self, player: EntityId) {
         if let Some(rec) = self.rec.as_deref_mut().filter(|r| !r.ended) {
-            if self.inner.kind() == GameKind::Arena {
+            // Bounded: past this many, an end record could not hold their scores anyway.
+            if self.inner.kind() == GameKind::Arena && rec.left.len() < MAX_LEFT_SCORES {
                 // Rare (a leave), so a whole table for one row is fine.
                 rec.table.clear(Tick(rec.last_tick));
                 self.inner.write_table(&mut rec.table);

@@ -30,6 +30,6 @@ pub struct App {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// The operator console's per-second series of this server (see `sampler`).
     pub series: Arc<super::sampler::Series>,
-    /// Replays re-simulated for the browser's playback (see `replays`).
+    /// Replays re-simulated for the browser's playback (see `replay_cache`).
     pub replays: Arc<super::replay_cache::ReplayCache>,
 }
