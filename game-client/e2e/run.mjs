@@ -597,7 +597,12 @@ test("a replay plays back what was played: play, pause, seek, speed and followin
     const s0 = await state();
     assert(s0.first === replay.first_tick && s0.last >= replay.last_tick, `the page plays ${s0.first}..${s0.last}`);
     // It plays: the head moves on by itself.
-    await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 15, s0.tick, { timeout: 10000 });
+    try {
+      await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 15, s0.tick, { timeout: 10000 });
+    } catch {
+      const seen = await v.evaluate(() => ({ visibility: document.visibilityState, focus: document.hasFocus() }));
+      throw new Error(`the head does not move from ${s0.tick}: ${JSON.stringify(await state())} ${JSON.stringify(seen)}`);
+    }
 
     // Pause: the head stays.
     await v.click("#replay-play");
@@ -651,7 +656,11 @@ test("a replay plays back what was played: play, pause, seek, speed and followin
     );
     await v.selectOption("#replay-speed", "1");
     await v.fill("#replay-seek", String(mid));
-    await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 5, mid, { timeout: 10000 });
+    try {
+      await v.waitForFunction((t) => window.__tickrelay.replay().tick >= t + 5, mid, { timeout: 10000 });
+    } catch {
+      throw new Error(`at 1x from tick ${mid} the head is stuck: ${JSON.stringify(await state())}`);
+    }
     await shot(v, "replay.png");
     await v.selectOption("#replay-follow", "");
     await v.waitForFunction(() => window.__tickrelay.replay().following === null && document.querySelector("#scoreboard tr.me") === null, null, { timeout: 5000 });

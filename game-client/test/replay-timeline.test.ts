@@ -24,6 +24,25 @@ test("the head moves at the tick rate times the speed, and stops at the end", ()
   assert.equal(t.seconds, 0.5);
 });
 
+test("a head that stopped at the end plays on from a seek back; a paused one stays paused", () => {
+  const t = new Timeline(1, 100, 30);
+  t.setSpeed(4);
+  t.advance(1);
+  assert.ok(t.ended && !t.playing);
+  t.seek(50);
+  assert.ok(t.playing, "stopped by the end, not by the viewer: plays on");
+  t.advance(0.1);
+  assert.equal(t.position, 62);
+  t.toggle();
+  t.seek(10);
+  assert.ok(!t.playing, "paused by the viewer: stays paused");
+  t.toggle();
+  t.advance(2);
+  assert.ok(t.ended && !t.playing);
+  t.seek(9999);
+  assert.ok(!t.playing, "a seek to the end itself stays stopped");
+});
+
 test("paused, the head stays; speeds snap to the offered ones; seeks stay within the match", () => {
   const t = new Timeline(1, 300, 30);
   t.toggle();

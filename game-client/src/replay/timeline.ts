@@ -12,6 +12,8 @@ export class Timeline {
   position: number;
   playing = true;
   speed = 1;
+  /** The head stopped because it reached the end, not because the viewer paused: a seek back plays on. */
+  private stoppedAtEnd = false;
 
   constructor(
     readonly first: number,
@@ -29,13 +31,17 @@ export class Timeline {
   advance(dt: number): void {
     if (!this.playing) return;
     this.position = Math.min(this.last, this.position + dt * this.speed * this.tickRate);
-    if (this.ended) this.playing = false;
+    if (this.ended) {
+      this.playing = false;
+      this.stoppedAtEnd = true;
+    }
   }
 
   /** Plays, or pauses; playing at the end starts again from the start. */
   toggle(): void {
     if (!this.playing && this.ended) this.position = this.first;
     this.playing = !this.playing;
+    this.stoppedAtEnd = false;
   }
 
   /** One of `SPEEDS` (anything else is taken to the nearest). */
@@ -43,9 +49,16 @@ export class Timeline {
     this.speed = SPEEDS.reduce((best, v) => (Math.abs(v - s) < Math.abs(best - s) ? v : best), 1);
   }
 
-  /** Moves the head to `tick` (kept within the match); the whole tick it landed on. */
+  /**
+   * Moves the head to `tick` (kept within the match); the whole tick it landed on. A head that had
+   * stopped at the end plays on from there, as it was playing; a paused one stays paused.
+   */
   seek(tick: number): number {
     this.position = Math.round(Math.min(this.last, Math.max(this.first, tick)));
+    if (this.stoppedAtEnd && !this.ended) {
+      this.playing = true;
+      this.stoppedAtEnd = false;
+    }
     return this.position;
   }
 
