@@ -40,6 +40,8 @@ pub struct LobbyCell {
     players_reported: u16,
     /// What members are told when the lobby ends (an operator's reason, or the usual one).
     end_reason: Option<String>,
+    /// The lobby ends because the server is stopping: its members are not told `Left`.
+    server_stopping: bool,
 }
 
 /// The lobby's sink: each member's link, called directly, never awaited.
@@ -74,6 +76,7 @@ impl LobbyCell {
             ended: false,
             players_reported: 0,
             end_reason: None,
+            server_stopping: false,
         }
     }
 
@@ -253,7 +256,12 @@ impl LobbyCell {
         self.publish();
         let reason = self.end_reason.as_deref().unwrap_or("the lobby closed");
         for (_, o) in self.links.drain() {
-            o.lobby_gone(reason);
+            // A stopping server closes every connection itself (1001, "server shutting down"). A
+            // `Left` first would tell the client its lobby ended, and a player reconnecting would
+            // not then learn that the server had restarted under it.
+            if !self.server_stopping {
+                o.lobby_gone(reason);
+            }
         }
         for e in self.state.take_effects() {
             if let Effect::UnbindToken(t) = e {
@@ -388,7 +396,10 @@ pub async fn run(lobby: SharedLobby) {
         loop {
             tokio::select! {
                 biased;
-                _ = &mut cancelled => break,
+                _ = &mut cancelled => {
+                    lobby.borrow_mut().server_stopping = true;
+                    break;
+                }
                 _ = tokio::time::sleep_until(next) => {}
             }
             let woke = tokio::time::Instant::now();

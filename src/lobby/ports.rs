@@ -46,7 +46,7 @@ pub trait MemberLink {
     /// Closes the connection with this code and its reason.
     fn kick(&self, code: CloseCode);
     /// The lobby ended while this connection was in it (closed empty, by an operator, or
-    /// failed); `reason` is what its `Left` says.
+    /// failed; not when the server stops, whose close says so); `reason` is what its `Left` says.
     fn lobby_gone(&self, reason: &str);
 }
 
