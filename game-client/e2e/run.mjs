@@ -577,11 +577,23 @@ test("a replay plays back what was played: play, pause, seek, speed and followin
     }, () => `amy never stopped: ${fmt(last)}`);
     assert(Math.hypot(end.x - start.x, end.y - start.y) > 100, `amy moved only from ${fmt(start)} to ${fmt(end)}`);
     // The match goes on (amy stands still): the recording reaches past her stop.
+    // Polled GETs: a request that fails at the connection (once seen on a loaded machine: a reused
+    // keep-alive socket the server had closed) is tried again, up to twice, and said if it keeps
+    // failing; a server panic is not hidden by this (its log is checked at the end).
+    const getJson = async (path) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await (await fetch(`${srv.url}${path}`)).json();
+        } catch (e) {
+          if (attempt === 3) throw new Error(`GET ${path} failed 3 times: ${e} (${e.cause ?? "no cause"}); server log: ${srv.log()}`);
+        }
+      }
+    };
     const listed = await pollUntil(10000, async () => {
-      const list = await (await fetch(`${srv.url}/api/replays`)).json();
+      const list = await getJson("/api/replays");
       return list.replays.find((x) => x.code === code) ?? null;
     }, () => `the replay of ${code} was never listed`);
-    const describe = async () => (await fetch(`${srv.url}/api/replays/${listed.id}`)).json();
+    const describe = () => getJson(`/api/replays/${listed.id}`);
     const stopTick = (await describe()).last_tick;
     const replay = await pollUntil(10000, async () => {
       const d = await describe();
@@ -676,6 +688,7 @@ test("a replay plays back what was played: play, pause, seek, speed and followin
     await v.waitForSelector("#lobby-screen", { state: "visible", timeout: 5000 });
     assert(await v.evaluate(() => window.__tickrelay.replay() === null), "still playing after Leave");
     for (const p of [a, b, v]) await p.context().close();
+    assert(!/panicked/.test(srv.log()), `the server panicked: ${srv.log()}`);
   } finally {
     await stopServer(srv.proc);
     rmSync(dir, { recursive: true, force: true });
