@@ -24,9 +24,6 @@ pub struct Player {
     leaving: bool,
     /// Done; whoever set this counted why.
     ended: bool,
-    /// When the server said the bot left its lobby (kicked, or the lobby closed): it sends no
-    /// more inputs and waits a little for the server's close, whose code says more.
-    left_at: Option<Instant>,
 }
 
 /// How long a bot told `Left` waits for the server's close (a kick's 4007 follows at once; a
@@ -49,8 +46,9 @@ struct Game {
     rng: fastrand::Rng,
     /// The encoded input, reused.
     buf: Vec<u8>,
-    /// The server said `Left`.
-    told_left: bool,
+    /// When the server said the bot left its lobby (kicked, or the lobby closed): it sends no
+    /// more inputs and waits a little for the server's close, whose code says more.
+    left_at: Option<Instant>,
 }
 
 impl Player {
@@ -72,7 +70,7 @@ impl Player {
             redraw_at: Instant::now(),
             rng,
             buf: Vec::with_capacity(32),
-            told_left: false,
+            left_at: None,
         };
         Ok(Player {
             conn,
@@ -80,7 +78,6 @@ impl Player {
             flushing: false,
             leaving: false,
             ended: false,
-            left_at: None,
         })
     }
 
@@ -99,9 +96,6 @@ impl Player {
                 Ok(Some(Msg::Binary(b))) => {
                     if !self.leaving {
                         self.game.on_frame(b, ctx).map_err(Some)?;
-                        if self.game.told_left && self.left_at.is_none() {
-                            self.left_at = Some(Instant::now());
-                        }
                     }
                 }
                 Ok(Some(Msg::Close(code))) => {
@@ -118,7 +112,7 @@ impl Player {
         if self.ended || self.leaving {
             return false;
         }
-        if let Some(at) = self.left_at {
+        if let Some(at) = self.game.left_at {
             if now.saturating_duration_since(at) < LEFT_GRACE {
                 return true;
             }
@@ -219,7 +213,7 @@ impl Game {
                 seen
             }
             Frame::Left => {
-                self.told_left = true;
+                self.left_at.get_or_insert_with(Instant::now);
                 return Ok(());
             }
             Frame::Other => return Ok(()),

@@ -226,8 +226,9 @@ impl LobbyCell {
         self.state.take_stats()
     }
 
-    /// Hands the replay's sealed chunks (about one a second) to the writer, which encodes them; `last` ends the
-    /// replay first and closes its file. Only a channel send: the tick never waits on a disk.
+    /// Hands the replay's sealed chunks (about one a second) to the writer, which encodes them;
+    /// `last` ends the replay first and closes its file. Only a channel send: the tick never
+    /// waits on a disk.
     fn hand_replay(&mut self, last: bool) {
         let Some(writer) = &self.run.replay else {
             return;

@@ -45,11 +45,6 @@ impl Batch {
         self.start.is_empty() && self.chunks.is_empty()
     }
 
-    /// How many records the batch holds.
-    pub fn records(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
-    }
-
     /// Appends the batch's bytes, as they go into the file: the start, then each chunk framed
     /// and checksummed (docs/replay.md).
     pub fn encode_into(&self, out: &mut Vec<u8>) {

@@ -1,9 +1,10 @@
 //! `Recorded`: the lobby's game, with every call into it kept as a replay record.
 //!
 //! Pure: no file, no clock. The tick path only moves a 24-byte record into a `Vec` and adds a
-//! constant to its byte count (the writer later says how much less it was: [`Measured`]); every `flush_ticks` steps (or past [`FLUSH_RECORDS`]) the records are sealed
-//! into a chunk, which the lobby's actor takes with [`Recorded::take`] and hands to the writer
-//! thread, which encodes it and says what it really took ([`Batch::write_into`]).
+//! constant to its byte count (the writer later says how much less it was: [`Measured`]); every
+//! `flush_ticks` steps (or past [`FLUSH_RECORDS`]) the records are sealed into a chunk, which the
+//! lobby's actor takes with [`Recorded::take`] and hands to the writer thread, which encodes it
+//! and says what it really took ([`Batch::write_into`]).
 
 use super::batch::{Batch, Measured};
 use super::checksum::table_checksum;
@@ -90,7 +91,7 @@ impl Recorded {
                     measured: Some(measured.clone()),
                 },
                 measured,
-                allow: opts.max_match_bytes.saturating_sub(TRAILER_ROOM),
+                allow: allow(&opts, 0),
                 opts,
                 steps: 0,
                 since_flush: 0,
@@ -152,13 +153,15 @@ impl Recorded {
         };
         // The room kept is for the end record and the head of the chunk it goes into (counted
         // already, unchecked, when the last chunk was sealed).
-        if (end.encoded_len() + CHUNK_HEAD) as u64 > TRAILER_ROOM {
+        let mut len = end.encoded_len();
+        if (len + CHUNK_HEAD) as u64 > TRAILER_ROOM {
             // Too many players to fit their scores: the end is still said.
             if let Record::End { scores, .. } = &mut end {
                 *scores = Box::new([]);
             }
+            len = end.encoded_len();
         }
-        rec.counted += end.encoded_len() as u64;
+        rec.counted += len as u64;
         rec.recs.push(end);
         rec.flush();
         rec.ended = true;
@@ -190,11 +193,7 @@ impl Recorded {
         rec.steps += 1;
         rec.since_flush += 1;
         rec.last_tick = tick.0;
-        rec.allow = rec
-            .opts
-            .max_match_bytes
-            .saturating_sub(TRAILER_ROOM)
-            .saturating_add(rec.measured.overcount());
+        rec.allow = allow(&rec.opts, rec.measured.overcount());
         if rec.steps % rec.opts.checksum_every.max(1) == 0 {
             rec.table.clear(tick);
             self.inner.write_table(&mut rec.table);
@@ -231,6 +230,14 @@ impl Recording {
         self.opened_at = self.counted;
         self.counted += CHUNK_HEAD as u64;
     }
+}
+
+/// The most a recording may count: `max_match_bytes` less the end record's room, plus what the
+/// writer has shown was counted too much.
+fn allow(opts: &RecordOptions, overcount: u64) -> u64 {
+    opts.max_match_bytes
+        .saturating_sub(TRAILER_ROOM)
+        .saturating_add(overcount)
 }
 
 /// Each arena player's kills and deaths (this round's), from its table.

@@ -1,8 +1,8 @@
 //! The replay writer: one thread per server that owns every replay file.
 //!
-//! Lobbies hand it whole chunks over a channel (a send never blocks a tick); it encodes and appends them,
-//! closes a file when its lobby ends, and keeps the directory under `replay.max_bytes` by deleting
-//! the oldest files.
+//! Lobbies hand it whole chunks over a channel (a send never blocks a tick); it encodes and
+//! appends them, closes a file when its lobby ends, and keeps the directory under
+//! `replay.max_bytes` by deleting the oldest files.
 
 use super::batch::Batch;
 use crate::metrics::Metrics;
